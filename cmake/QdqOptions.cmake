@@ -1,0 +1,17 @@
+# Project-wide options and small helpers.
+option(QDQ_BUILD_TESTS "Build the doctest suites" ON)
+option(QDQ_BUILD_BENCHMARKS "Build the benchmarks" ON)
+option(QDQ_SANITIZED_TESTS "Also build the test suite against an ASan+UBSan build of the library" ON)
+set(QDQ_SPEC_DIR "${PROJECT_SOURCE_DIR}/../shared/spec" CACHE PATH "Folder holding tf_cases.json")
+set(QDQ_PYTHON "" CACHE FILEPATH "Python with tensorflow-cpu, for the comparison against TF (empty: skip)")
+
+# Warnings on for every target of ours.
+function(qdq_enable_warnings target)
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wno-unused-parameter)
+endfunction()
+
+set(QDQ_SANITIZER_FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+function(qdq_sanitize target)
+    target_compile_options(${target} PRIVATE ${QDQ_SANITIZER_FLAGS})
+    target_link_options(${target} PRIVATE ${QDQ_SANITIZER_FLAGS})
+endfunction()

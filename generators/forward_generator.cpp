@@ -1,0 +1,197 @@
+// QuantizeAndDequantizeV4 forward (spec sections 4.1-4.5), per-tensor and per-axis.
+//
+//   range_given = true:  the range comes from input_min/input_max, the element is clamped.
+//   range_given = false: the range is the min/max of each slice (NaN skipped), no clamp.
+// Then, per slice, TF's ComputeQuantizationRange adjusts the range (4.3), and each element
+// becomes round(y * scale) * inverse_scale: three separately rounded operations.
+//
+// All attributes except range_given are run-time inputs. Every target carries strict_float,
+// so no FMA contraction or reassociation touches the arithmetic.
+#include "qdq_halide_helpers.h"
+
+namespace qdq_gen {
+
+class QuantizeDequantizeForward : public Generator<QuantizeDequantizeForward> {
+public:
+    GeneratorParam<Type> value_type{"value_type", Float(32)};
+    GeneratorParam<bool> range_given{"range_given", true};
+    // How the range-computed kernel walks memory for its reduction; the library picks one
+    // per call. "rows": along x, for rows of >= kMinRowLength elements (per-tensor, first and
+    // middle axes). "columns": across channels, for short rows (the last axis).
+    GeneratorParam<std::string> reduction{"reduction", "rows"};
+
+    Input<int> num_bits{"num_bits"};
+    Input<bool> signed_input{"signed_input"};
+    Input<bool> narrow_range{"narrow_range"};
+    Input<int> round_mode{"round_mode"};  // 0 = HALF_TO_EVEN, 1 = HALF_UP
+
+    GeneratorInput<Buffer<>> *input = nullptr;      // (x, c, o)
+    GeneratorInput<Buffer<>> *input_min = nullptr;  // (c), range_given only
+    GeneratorInput<Buffer<>> *input_max = nullptr;  // (c), range_given only
+    GeneratorOutput<Buffer<>> *output = nullptr;    // (x, c, o)
+    // (c, k): k = 0 adjusted min, 1 adjusted max, 2 scale, 3 inverse scale.
+    GeneratorOutput<Buffer<>> *slice_ranges = nullptr;
+
+    static constexpr int kMinRowLength = 64;
+
+    void configure() {
+        input = add_input<Buffer<>>("input", value_type, 3);
+        if (range_given) {
+            input_min = add_input<Buffer<>>("input_min", value_type, 1);
+            input_max = add_input<Buffer<>>("input_max", value_type, 1);
+        }
+        output = add_output<Buffer<>>("output", value_type, 3);
+        slice_ranges = add_output<Buffer<>>("slice_ranges", value_type, 2);
+    }
+
+    void generate() {
+        const Type t = value_type;
+        Var k("k");
+        Expr inner = input->dim(0).extent(), depth = input->dim(1).extent(), outer = input->dim(2).extent();
+
+        // The range of each slice, before TF's adjustment.
+        Func raw_range("raw_range");
+        if (range_given) {
+            raw_range(v.c) = Tuple((*input_min)(v.c), (*input_max)(v.c));
+        } else {
+            Func keys = reduction.value() == "rows" ? range_keys_along_rows(inner, depth, outer)
+                                                    : range_keys_across_channels(inner, depth, outer);
+            raw_range(v.c) = Tuple(from_ordered_key(keys(v.c)[0], t), from_ordered_key(keys(v.c)[1], t));
+        }
+
+        // TF's ComputeQuantizationRange (spec 4.3), literally, in T. min_q/max_q are int64
+        // first and rounded to T by the conversion, as in TF.
+        Expr half = cast<int64_t>(1) << cast<int64_t>(num_bits - 1);
+        Expr min_q = cast(t, select(signed_input, select(narrow_range, 1 - half, -half), cast<int64_t>(0)));
+        Expr max_q = cast(t, select(signed_input, half - 1, 2 * half - 1));
+        Expr lo = raw_range(v.c)[0], hi = raw_range(v.c)[1];
+        Expr scale_from_min = select(min_q * lo > 0, min_q / lo, t.max());
+        Expr scale_from_max = select(max_q * hi > 0, max_q / hi, t.max());
+        Expr min_side = scale_from_min < scale_from_max;  // ties: the max side decides
+        Expr inverse = select(min_side, lo / min_q, hi / max_q);
+        Func slice("slice");  // {scale, inverse scale, adjusted min, adjusted max}
+        slice(v.c) = Tuple(select(min_side, scale_from_min, scale_from_max), inverse,
+                           select(min_side, lo, min_q * inverse), select(min_side, max_q * inverse, hi));
+
+        Expr scale = slice(v.c)[0];
+        Expr inv = slice(v.c)[1];
+        Expr x = (*input)(v.x, v.c, v.o);
+        Expr y = range_given ? clamp_like_eigen(x, slice(v.c)[2], slice(v.c)[3]) : x;
+        Expr scaled = y * scale;
+        Expr rounded = select(round_mode == 0, round(scaled), floor(scaled + cast(t, Expr(0.5))));
+        (*output)(v.x, v.c, v.o) = rounded * inv;
+
+        (*slice_ranges)(v.c, k) = mux(k, {slice(v.c)[2], slice(v.c)[3], slice(v.c)[0], slice(v.c)[1]});
+
+        // ---- schedule ----
+        const int natural = get_target().natural_vector_size(t);
+        slice.compute_root();
+        (*slice_ranges).bound(k, 0, 4);
+        // The rounding mode picks a branch once per call, not once per element.
+        Stage even = Func(*output).specialize(round_mode == 0);
+        schedule_elementwise_cpu(even, v, inner, depth, outer, natural);
+        schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, natural);
+    }
+
+private:
+    TensorVars v;
+
+    Expr min_key(Expr value) {
+        return select(is_nan(value), key_of_constant(value.type(), INFINITY), ordered_key(value));
+    }
+    Expr max_key(Expr value) {
+        return select(is_nan(value), key_of_constant(value.type(), -INFINITY), ordered_key(value));
+    }
+    Tuple identity_keys() {
+        const Type t = value_type;
+        return Tuple(key_of_constant(t, INFINITY), key_of_constant(t, -INFINITY));
+    }
+
+    // Rows of >= kMinRowLength: each row is cut into segments of about kTaskElements (the
+    // last one shifted back to end at the row's end; min/max do not mind an element read
+    // twice), so one parallel task reduces one segment with full-width, dense vector loads.
+    Func range_keys_along_rows(Expr inner, Expr depth, Expr outer) {
+        const Type t = value_type;
+        const int lanes = 64 / t.bytes();  // keys kept per segment: one cache line's worth
+        Expr seg_len = min(kTaskElements, (inner / lanes) * lanes);
+        Expr num_segs = (inner + seg_len - 1) / seg_len;
+        Var u("u"), s("s");
+
+        Func lane_keys("lane_keys");  // (u, s, c, o)
+        RDom j(0, seg_len / lanes, "j");
+        Expr start = min(s * seg_len, inner - seg_len);
+        Expr value = (*input)(start + j * lanes + u, v.c, v.o);
+        lane_keys(u, s, v.c, v.o) = identity_keys();
+        lane_keys(u, s, v.c, v.o) = Tuple(min(lane_keys(u, s, v.c, v.o)[0], min_key(value)),
+                                          max(lane_keys(u, s, v.c, v.o)[1], max_key(value)));
+
+        Func seg_keys("seg_keys");  // (s, c, o)
+        RDom ru(0, lanes, "ru");
+        seg_keys(s, v.c, v.o) = identity_keys();
+        seg_keys(s, v.c, v.o) = Tuple(min(seg_keys(s, v.c, v.o)[0], lane_keys(ru, s, v.c, v.o)[0]),
+                                      max(seg_keys(s, v.c, v.o)[1], lane_keys(ru, s, v.c, v.o)[1]));
+
+        Func keys("range_keys");  // (c)
+        RDom r(0, num_segs, 0, outer, "r");
+        keys(v.c) = identity_keys();
+        keys(v.c) = Tuple(min(keys(v.c)[0], seg_keys(r.x, v.c, r.y)[0]), max(keys(v.c)[1], seg_keys(r.x, v.c, r.y)[1]));
+
+        // Schedule: one task per (segment, channel, outer) item.
+        Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
+        const int natural = get_target().natural_vector_size(Int(t.bits()));
+        Var sco("sco"), so("so");
+        keys.compute_root();
+        seg_keys.compute_root();
+        seg_keys.fuse(s, v.c, so).fuse(so, v.o, sco);
+        seg_keys.update().fuse(s, v.c, so).fuse(so, v.o, sco);
+        seg_keys.specialize(big).parallel(sco);
+        seg_keys.update().specialize(big).parallel(sco);
+        lane_keys.compute_at(seg_keys, sco).vectorize(u, natural);
+        lane_keys.update().reorder(u, j).vectorize(u, natural);
+        return keys;
+    }
+
+    // Short rows (the last axis, or small inner): a block of outer rows per task, the
+    // channels of each row in vector lanes (contiguous when inner == 1).
+    Func range_keys_across_channels(Expr inner, Expr depth, Expr outer) {
+        const Type t = value_type;
+        Expr row_elems = max(1, depth * inner);
+        Expr rows_per_block = max(1, kTaskElements / row_elems);
+        // Many channels give enough parallel work on their own: fewer blocks, less scratch.
+        Expr max_blocks = max(1, (16 * 1024) / max(depth, 1));
+        Expr num_blocks = min((outer + rows_per_block - 1) / rows_per_block, max_blocks);
+        rows_per_block = max(rows_per_block, (outer + num_blocks - 1) / max(num_blocks, 1));
+        Var b("b");
+
+        Func block_keys("block_keys");  // (c, b)
+        RDom r(0, inner, 0, rows_per_block, "r");
+        // Rows past the end re-read the last row: harmless for min/max, and no branch.
+        Expr row = min(b * rows_per_block + r.y, outer - 1);
+        Expr value = (*input)(r.x, v.c, row);
+        block_keys(v.c, b) = identity_keys();
+        block_keys(v.c, b) = Tuple(min(block_keys(v.c, b)[0], min_key(value)), max(block_keys(v.c, b)[1], max_key(value)));
+
+        Func keys("range_keys");  // (c)
+        RDom rb(0, num_blocks, "rb");
+        keys(v.c) = identity_keys();
+        keys(v.c) = Tuple(min(keys(v.c)[0], block_keys(v.c, rb)[0]), max(keys(v.c)[1], block_keys(v.c, rb)[1]));
+
+        Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
+        const int natural = get_target().natural_vector_size(Int(t.bits()));
+        Var co("co"), ci("ci"), task("task");
+        keys.compute_root().vectorize(v.c, natural, TailStrategy::GuardWithIf);
+        keys.update().vectorize(v.c, natural, TailStrategy::GuardWithIf);
+        block_keys.compute_root().vectorize(v.c, natural, TailStrategy::GuardWithIf);
+        Stage update = block_keys.update();
+        update.split(v.c, co, ci, 1024, TailStrategy::GuardWithIf)
+            .reorder(ci, r.x, r.y, co, b)
+            .vectorize(ci, natural, TailStrategy::GuardWithIf)
+            .fuse(co, b, task);
+        update.specialize(big).parallel(task);
+        return keys;
+    }
+};
+
+}  // namespace qdq_gen
+
+HALIDE_REGISTER_GENERATOR(qdq_gen::QuantizeDequantizeForward, qdq_forward)

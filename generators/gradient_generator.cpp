@@ -1,0 +1,44 @@
+// QuantizeAndDequantizeV4Grad (spec section 5), per-tensor and per-axis:
+//   input_backprop = gradients * (input_min <= input <= input_max ? 1 : 0)
+// with the raw given range (not the adjusted one), bounds inclusive, and a real multiply in
+// T so that -0, NaN and Inf behave as in TF (g * 0 is -0 for negative g, NaN for Inf).
+// The min/max backprops are zeros; the library writes them without a kernel.
+#include "qdq_halide_helpers.h"
+
+namespace qdq_gen {
+
+class QuantizeDequantizeGradient : public Generator<QuantizeDequantizeGradient> {
+public:
+    GeneratorParam<Type> value_type{"value_type", Float(32)};
+
+    GeneratorInput<Buffer<>> *gradients = nullptr;  // (x, c, o)
+    GeneratorInput<Buffer<>> *input = nullptr;      // (x, c, o)
+    GeneratorInput<Buffer<>> *input_min = nullptr;  // (c)
+    GeneratorInput<Buffer<>> *input_max = nullptr;  // (c)
+    GeneratorOutput<Buffer<>> *input_backprop = nullptr;
+
+    void configure() {
+        gradients = add_input<Buffer<>>("gradients", value_type, 3);
+        input = add_input<Buffer<>>("input", value_type, 3);
+        input_min = add_input<Buffer<>>("input_min", value_type, 1);
+        input_max = add_input<Buffer<>>("input_max", value_type, 1);
+        input_backprop = add_output<Buffer<>>("input_backprop", value_type, 3);
+    }
+
+    void generate() {
+        const Type t = value_type;
+        const TensorVars v;
+        Expr x = (*input)(v.x, v.c, v.o);
+        Expr in_range = x >= (*input_min)(v.c) && x <= (*input_max)(v.c);
+        (*input_backprop)(v.x, v.c, v.o) =
+            (*gradients)(v.x, v.c, v.o) * select(in_range, cast(t, 1), cast(t, 0));
+
+        Expr inner = input->dim(0).extent(), depth = input->dim(1).extent(), outer = input->dim(2).extent();
+        schedule_elementwise_cpu(Func(*input_backprop), v, inner, depth, outer,
+                                 get_target().natural_vector_size(t));
+    }
+};
+
+}  // namespace qdq_gen
+
+HALIDE_REGISTER_GENERATOR(qdq_gen::QuantizeDequantizeGradient, qdq_gradient)

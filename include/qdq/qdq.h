@@ -1,0 +1,164 @@
+// qdq: bit-exact TensorFlow QuantizeAndDequantizeV4 / V4Grad kernels.
+//
+// The public API. No Halide type appears here: tensors are plain dense row-major views.
+// Semantics are TensorFlow's (tf.quantization.quantize_and_dequantize_v2 and
+// tf.raw_ops.QuantizeAndDequantizeV4Grad), bit for bit; see README.md for the few places
+// where qdq is stricter than TensorFlow.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace qdq {
+
+// ---------------------------------------------------------------------------------------------
+// Status: ok, or an error code with a message worded like TensorFlow's.
+enum class StatusCode { kOk = 0, kInvalidArgument = 3, kInternal = 13, kUnavailable = 14 };
+
+class Status {
+public:
+    Status() = default;  // ok
+    Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+    static Status Ok() { return {}; }
+    static Status InvalidArgument(std::string msg) { return {StatusCode::kInvalidArgument, std::move(msg)}; }
+    static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
+    static Status Unavailable(std::string msg) { return {StatusCode::kUnavailable, std::move(msg)}; }
+
+    bool ok() const { return code_ == StatusCode::kOk; }
+    StatusCode code() const { return code_; }
+    const std::string &message() const { return message_; }
+    // "INVALID_ARGUMENT: <message>", as TensorFlow prints a Status.
+    std::string ToString() const;
+
+private:
+    StatusCode code_ = StatusCode::kOk;
+    std::string message_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Shape: up to kMaxRank int64 dimensions, stored inline (no allocation).
+class Shape {
+public:
+    static constexpr int kMaxRank = 32;
+
+    Shape() = default;  // rank 0: a scalar
+    Shape(std::initializer_list<int64_t> dims);
+    Shape(const int64_t *dims, int rank);
+
+    int rank() const { return rank_; }
+    int64_t dim(int i) const { return dims_[static_cast<size_t>(i)]; }
+    int64_t operator[](int i) const { return dim(i); }
+    const int64_t *data() const { return dims_.data(); }
+    // Product of the dimensions (1 for a scalar). Negative dimensions make the shape invalid;
+    // the kernels reject such shapes before reading this.
+    int64_t num_elements() const;
+    bool valid() const { return valid_; }  // false if constructed with rank > kMaxRank
+    std::string DebugString() const;     // "[2,3]", like TensorShape::DebugString
+
+    friend bool operator==(const Shape &a, const Shape &b);
+    friend bool operator!=(const Shape &a, const Shape &b) { return !(a == b); }
+
+private:
+    std::array<int64_t, kMaxRank> dims_{};
+    int rank_ = 0;
+    bool valid_ = true;
+};
+
+// A non-owning view of a dense, row-major tensor. `data` may be null only if the tensor is
+// empty (or, for an optional output, to say "not wanted").
+template <typename T>
+struct TensorView {
+    T *data = nullptr;
+    Shape shape;
+
+    TensorView() = default;
+    TensorView(T *d, Shape s) : data(d), shape(s) {}
+    // A const view can be made from a mutable one.
+    template <typename U, typename = std::enable_if_t<std::is_same<const U, T>::value>>
+    TensorView(const TensorView<U> &other) : data(other.data), shape(other.shape) {}
+};
+
+template <typename T>
+using ConstTensorView = TensorView<const T>;
+
+// ---------------------------------------------------------------------------------------------
+// Options of QuantizeAndDequantizeV4, with TensorFlow's names and defaults.
+enum class RoundMode { HALF_TO_EVEN = 0, HALF_UP = 1 };
+
+struct QuantizeOptions {
+    bool signed_input = true;
+    int num_bits = 8;  // 1..61 when signed_input, 1..62 otherwise
+    bool range_given = false;
+    RoundMode round_mode = RoundMode::HALF_TO_EVEN;
+    bool narrow_range = false;
+    // No axis: one range for the whole tensor. Otherwise one range per slice along `axis`;
+    // a negative axis counts from the end; outside [-rank, rank) is InvalidArgument.
+    std::optional<int> axis;
+};
+
+// The range each slice actually used, after TensorFlow's adjustment, so that integer
+// quantisation parameters can be exported: q = round(clamp(x) * scale), x' = q * inverse_scale.
+// Each view must have `depth` elements (1 per-tensor, shape[axis] per-axis).
+template <typename T>
+struct SliceRanges {
+    TensorView<T> min;            // adjusted min_range
+    TensorView<T> max;            // adjusted max_range
+    TensorView<T> scale;          // scale factor
+    TensorView<T> inverse_scale;  // the step between quantised levels
+};
+
+// ---------------------------------------------------------------------------------------------
+// Forward: tf.quantization.quantize_and_dequantize_v2 (the QuantizeAndDequantizeV4 op).
+// input_min / input_max are read only when options.range_given (a 1-element tensor per-tensor,
+// a rank-1 tensor of length shape[axis] per-axis). `output` must have input's shape and may be
+// the same memory as `input`. On error nothing is written to any output.
+Status quantize_and_dequantize_v2(ConstTensorView<float> input, ConstTensorView<float> input_min,
+                                  ConstTensorView<float> input_max, TensorView<float> output,
+                                  const QuantizeOptions &options = {},
+                                  SliceRanges<float> *ranges_used = nullptr);
+Status quantize_and_dequantize_v2(ConstTensorView<double> input, ConstTensorView<double> input_min,
+                                  ConstTensorView<double> input_max, TensorView<double> output,
+                                  const QuantizeOptions &options = {},
+                                  SliceRanges<double> *ranges_used = nullptr);
+
+// Gradient: tf.raw_ops.QuantizeAndDequantizeV4Grad. input_backprop = gradients where
+// input_min <= input <= input_max (the raw given range, bounds inclusive), 0 elsewhere.
+// input_min / input_max: a scalar per-tensor, a rank-1 tensor of length shape[axis] per-axis.
+// The min/max backprops (zeros, shaped like input_min) may be omitted (data == nullptr).
+// input_backprop may be the same memory as gradients or input.
+Status quantize_and_dequantize_v2_grad(ConstTensorView<float> gradients, ConstTensorView<float> input,
+                                       ConstTensorView<float> input_min, ConstTensorView<float> input_max,
+                                       std::optional<int> axis, TensorView<float> input_backprop,
+                                       TensorView<float> input_min_backprop = {},
+                                       TensorView<float> input_max_backprop = {});
+Status quantize_and_dequantize_v2_grad(ConstTensorView<double> gradients, ConstTensorView<double> input,
+                                       ConstTensorView<double> input_min, ConstTensorView<double> input_max,
+                                       std::optional<int> axis, TensorView<double> input_backprop,
+                                       TensorView<double> input_min_backprop = {},
+                                       TensorView<double> input_max_backprop = {});
+
+// ---------------------------------------------------------------------------------------------
+// Runtime controls.
+
+// Number of worker threads the kernels may use (0 = one per core, the default).
+void set_num_threads(int n);
+
+// x86 code paths compiled into the library, best first. The library picks the best one this
+// CPU supports at each call; `set_max_isa` caps that choice (for tests and comparisons).
+enum class Isa { kBest = 0, kAvx512 = 1, kAvx2 = 2, kSse41 = 3, kBaseline = 4 };
+void set_max_isa(Isa isa);
+Isa max_isa();
+const char *isa_name(Isa isa);
+// The most capable code path this CPU can run (ignoring set_max_isa).
+Isa best_supported_isa();
+
+const char *version();
+
+}  // namespace qdq

@@ -1,0 +1,444 @@
+// The public entry points: validate exactly as TensorFlow does (spec section 3) plus qdq's
+// hardening (section 9), then hand a 3-D view [outer, depth, inner] to a Halide kernel.
+// Nothing is written to any output before every check has passed.
+#include "qdq/qdq.h"
+#include "qdq_runtime_hooks.h"
+
+#include "qdq_kernels.h"  // generated: every kernel variant
+
+#include <HalideRuntime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace qdq {
+namespace {
+
+// Numbers in messages print like absl::StrCat (six significant digits, "nan", "inf").
+template <typename T>
+std::string num(T v) {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%g", static_cast<double>(v));
+    return buf;
+}
+
+template <typename T>
+bool overlap_partially(const T *a, const T *b, int64_t n) {
+    if (n <= 0 || a == b) return false;
+    auto pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
+    const auto bytes = static_cast<uintptr_t>(n) * sizeof(T);
+    return pa < pb + bytes && pb < pa + bytes;
+}
+
+template <typename T>
+Status check_view(const TensorView<T> &t, const char *name, int64_t *count) {
+    if (!t.shape.valid()) {
+        return Status::InvalidArgument(std::string(name) + " has rank above " + std::to_string(Shape::kMaxRank));
+    }
+    for (int i = 0; i < t.shape.rank(); ++i) {
+        if (t.shape[i] < 0) {
+            return Status::InvalidArgument(std::string(name) + " has a negative dimension: " + t.shape.DebugString());
+        }
+    }
+    *count = t.shape.num_elements();
+    if (*count < 0) return Status::InvalidArgument(std::string(name) + " has too many elements: " + t.shape.DebugString());
+    if (*count > 0 && t.data == nullptr) return Status::InvalidArgument(std::string(name) + " data is null");
+    return Status::Ok();
+}
+
+// The kernels' view of a tensor: Halide dims (x = inner, c = depth, o = outer).
+struct View3 {
+    int64_t inner = 1, depth = 1, outer = 1;
+};
+
+View3 collapse(const Shape &shape, std::optional<int> axis) {
+    View3 v;
+    if (!axis) {
+        v.inner = shape.num_elements();
+        return v;
+    }
+    for (int i = 0; i < *axis; ++i) v.outer *= shape[i];
+    v.depth = shape[*axis];
+    for (int i = *axis + 1; i < shape.rank(); ++i) v.inner *= shape[i];
+    return v;
+}
+
+constexpr int64_t kMaxExtent = std::numeric_limits<int32_t>::max();
+
+// Halide buffer descriptors live on the stack: no allocation per call.
+template <typename T>
+struct HalideBuffer3 {
+    halide_dimension_t dims[3];
+    halide_buffer_t buf{};
+
+    HalideBuffer3(const T *data, const View3 &v) {
+        // A dimension of extent <= 1 never steps, so its stride is irrelevant; keeping it 0
+        // avoids overflowing the int32 stride field for huge per-tensor views.
+        dims[0] = halide_dimension_t(0, static_cast<int32_t>(v.inner), 1);
+        dims[1] = halide_dimension_t(0, static_cast<int32_t>(v.depth), v.depth > 1 ? static_cast<int32_t>(v.inner) : 0);
+        dims[2] = halide_dimension_t(0, static_cast<int32_t>(v.outer),
+                                     v.outer > 1 ? static_cast<int32_t>(v.inner * v.depth) : 0);
+        buf.host = reinterpret_cast<uint8_t *>(const_cast<T *>(data));
+        buf.type = halide_type_of<T>();
+        buf.dimensions = 3;
+        buf.dim = dims;
+    }
+};
+
+template <typename T>
+struct HalideBuffer1 {
+    halide_dimension_t dim;
+    halide_buffer_t buf{};
+
+    HalideBuffer1(const T *data, int64_t n, int64_t stride = 1) : dim(0, static_cast<int32_t>(n), static_cast<int32_t>(stride)) {
+        buf.host = reinterpret_cast<uint8_t *>(const_cast<T *>(data));
+        buf.type = halide_type_of<T>();
+        buf.dimensions = 1;
+        buf.dim = &dim;
+    }
+};
+
+Status view_fits(const View3 &v) {
+    const bool fits = v.inner <= kMaxExtent && v.depth <= kMaxExtent && v.outer <= kMaxExtent &&
+                      (v.depth <= 1 || v.inner <= kMaxExtent) && (v.outer <= 1 || v.inner * v.depth <= kMaxExtent);
+    if (fits) return Status::Ok();
+    return Status::InvalidArgument(
+        "tensor too large for qdq: each slice (and each row of slices) must hold at most 2^31-1 elements");
+}
+
+Status kernel_status(int rc, const runtime::CallContext &ctx) {
+    if (rc == 0) return Status::Ok();
+    return Status::Internal("Halide kernel failed (" + std::to_string(rc) + "): " +
+                            (ctx.error.empty() ? std::string("no message") : ctx.error));
+}
+
+// Normalises an API axis (Python-like: negative counts from the end).
+Status normalise_axis(std::optional<int> axis, int rank, bool gradient, std::optional<int> *out) {
+    *out = std::nullopt;
+    if (!axis) return Status::Ok();
+    const int a = *axis;
+    if (a >= rank) {
+        if (gradient) {
+            return Status::InvalidArgument("Axis should be -1 or 0 or a positive value less than " +
+                                           std::to_string(rank) + "but given axis value was " + std::to_string(a));
+        }
+        return Status::InvalidArgument("Shape must be at least rank " + std::to_string(static_cast<int64_t>(a) + 1) +
+                                       " but is rank " + std::to_string(rank));
+    }
+    if (a < -rank) {
+        return Status::InvalidArgument("Axis must be at least " + std::to_string(-rank) + " for an input of rank " +
+                                       std::to_string(rank) + ". Found " + std::to_string(a));
+    }
+    *out = a < 0 ? a + rank : a;
+    return Status::Ok();
+}
+
+// Dispatch tables: the kernels of each instruction-set variant, best variant first.
+template <typename T>
+struct KernelSet;
+
+template <>
+struct KernelSet<float> {
+    decltype(&qdq_forward_given_f32_baseline) given;
+    decltype(&qdq_forward_rows_f32_baseline) rows, columns;
+    decltype(&qdq_gradient_f32_baseline) gradient;
+};
+
+template <>
+struct KernelSet<double> {
+    decltype(&qdq_forward_given_f64_baseline) given;
+    decltype(&qdq_forward_rows_f64_baseline) rows, columns;
+    decltype(&qdq_gradient_f64_baseline) gradient;
+};
+
+#define QDQ_KERNEL_SET(T, isa) \
+    {qdq_forward_given_##T##_##isa, qdq_forward_rows_##T##_##isa, qdq_forward_columns_##T##_##isa, qdq_gradient_##T##_##isa},
+#define QDQ_F32_SET(isa) QDQ_KERNEL_SET(f32, isa)
+#define QDQ_F64_SET(isa) QDQ_KERNEL_SET(f64, isa)
+constexpr KernelSet<float> kF32Kernels[] = {QDQ_FOR_EACH_ISA(QDQ_F32_SET)};
+constexpr KernelSet<double> kF64Kernels[] = {QDQ_FOR_EACH_ISA(QDQ_F64_SET)};
+constexpr int kNumVariants = static_cast<int>(sizeof(kF32Kernels) / sizeof(kF32Kernels[0]));
+
+// The variant to run now: the best the CPU has, no better than qdq::set_max_isa allows.
+template <typename T>
+const KernelSet<T> &kernels() {
+    const int level = std::max(runtime::isa_cap(), runtime::best_isa_level());  // larger = older ISA
+    const int index = std::clamp(level - 1, 0, kNumVariants - 1);
+    if constexpr (std::is_same_v<T, float>) {
+        return kF32Kernels[index];
+    } else {
+        return kF64Kernels[index];
+    }
+}
+
+// The range-computed kernels reduce along rows of at least this many elements; shorter
+// rows are reduced across channels. Must match kMinRowLength in forward_generator.cpp.
+constexpr int64_t kMinRowLength = 64;
+
+template <typename T>
+Status check_slice_view(const TensorView<T> &t, const char *name, int64_t depth) {
+    if (t.data == nullptr && depth > 0) return Status::Ok();  // not wanted
+    int64_t n = 0;
+    Status s = check_view(t, name, &n);
+    if (!s.ok()) return s;
+    if (n != depth) {
+        return Status::InvalidArgument(std::string("ranges_used.") + name + " must hold " + std::to_string(depth) +
+                                       " elements, has shape " + t.shape.DebugString());
+    }
+    return Status::Ok();
+}
+
+template <typename T>
+Status forward(ConstTensorView<T> input, ConstTensorView<T> input_min, ConstTensorView<T> input_max,
+               TensorView<T> output, const QuantizeOptions &options, SliceRanges<T> *ranges_used) {
+    runtime::install_hooks();
+
+    // TF's constructor checks.
+    const int bits_limit = options.signed_input ? 62 : 63;
+    if (!(options.num_bits > 0 && options.num_bits < bits_limit)) {
+        return Status::InvalidArgument("num_bits is out of range: " + std::to_string(options.num_bits) +
+                                       " with signed_input_ " + (options.signed_input ? "1" : "0"));
+    }
+    if (options.round_mode != RoundMode::HALF_TO_EVEN && options.round_mode != RoundMode::HALF_UP) {
+        return Status::InvalidArgument("Round mode string must be 'HALF_UP' or 'HALF_TO_EVEN', is '" +
+                                       std::to_string(static_cast<int>(options.round_mode)) + "'");
+    }
+
+    int64_t n = 0;
+    Status s = check_view(input, "input", &n);
+    if (!s.ok()) return s;
+    std::optional<int> axis;
+    s = normalise_axis(options.axis, input.shape.rank(), false, &axis);
+    if (!s.ok()) return s;
+    const View3 view = collapse(input.shape, axis);
+
+    if (options.range_given) {
+        int64_t nmin = 0, nmax = 0;
+        s = check_view(input_min, "input_min", &nmin);
+        if (!s.ok()) return s;
+        s = check_view(input_max, "input_max", &nmax);
+        if (!s.ok()) return s;
+        if (!axis) {
+            // TF CHECK-fails (aborts) on these; qdq rejects them.
+            if (nmin != 1) {
+                return Status::InvalidArgument("input_min must be a scalar (one element) if axis is unspecified, got shape " +
+                                               input_min.shape.DebugString());
+            }
+            if (nmax != 1) {
+                return Status::InvalidArgument("input_max must be a scalar (one element) if axis is unspecified, got shape " +
+                                               input_max.shape.DebugString());
+            }
+            const T lo = input_min.data[0], hi = input_max.data[0];
+            if (!(lo <= hi)) return Status::InvalidArgument("Invalid range: input_min " + num(lo) + " > input_max " + num(hi));
+        } else {
+            const std::string dim = std::to_string(*axis);
+            for (auto [t, name] : {std::pair{&input_min, "input_min"}, std::pair{&input_max, "input_max"}}) {
+                if (t->shape.rank() == 1 && t->shape[0] != view.depth) {
+                    return Status::InvalidArgument(std::string(name) + "_tensor has incorrect size, was " +
+                                                   std::to_string(t->shape[0]) + " expected " + std::to_string(view.depth) +
+                                                   " to match dim " + dim + " of the input " + t->shape.DebugString());
+                }
+                if (t->shape.rank() != 1) {
+                    return Status::InvalidArgument(std::string(name) + "_tensor must be rank 1 with " +
+                                                   std::to_string(view.depth) + " elements to match dim " + dim +
+                                                   " of the input, got shape " + t->shape.DebugString());
+                }
+            }
+            for (int64_t c = 0; c < view.depth; ++c) {
+                const T lo = input_min.data[c], hi = input_max.data[c];
+                if (!(lo <= hi)) {
+                    return Status::InvalidArgument("Invalid range: input_min " + num(lo) + " > input_max " + num(hi) +
+                                                   " at index " + std::to_string(c) + " of axis " + dim);
+                }
+            }
+        }
+    }
+
+    int64_t nout = 0;
+    s = check_view(ConstTensorView<T>(output), "output", &nout);
+    if (!s.ok()) return s;
+    if (output.shape != input.shape) {
+        return Status::InvalidArgument("output shape " + output.shape.DebugString() + " does not match input shape " +
+                                       input.shape.DebugString());
+    }
+    if (overlap_partially<T>(input.data, output.data, n)) {
+        return Status::InvalidArgument("output must either be the input itself or not overlap it");
+    }
+    if (ranges_used) {
+        for (auto [t, name] : {std::pair{&ranges_used->min, "min"}, std::pair{&ranges_used->max, "max"},
+                               std::pair{&ranges_used->scale, "scale"},
+                               std::pair{&ranges_used->inverse_scale, "inverse_scale"}}) {
+            s = check_slice_view(*t, name, view.depth);
+            if (!s.ok()) return s;
+        }
+    }
+    s = view_fits(view);
+    if (!s.ok()) return s;
+    if (n == 0) return Status::Ok();  // as TF: nothing to compute, nothing written
+
+    // Per-slice results: (c, k), k = min, max, scale, inverse scale. Small tensors of
+    // slices stay on the stack.
+    constexpr int64_t kStackSlices = 64;
+    T stack_slices[4 * kStackSlices];
+    std::vector<T> heap_slices;
+    T *slices = stack_slices;
+    if (view.depth > kStackSlices) {
+        heap_slices.resize(static_cast<size_t>(4 * view.depth));
+        slices = heap_slices.data();
+    }
+    halide_dimension_t slice_dims[2] = {halide_dimension_t(0, static_cast<int32_t>(view.depth), 1),
+                                        halide_dimension_t(0, 4, static_cast<int32_t>(view.depth))};
+    halide_buffer_t slice_buf{};
+    slice_buf.host = reinterpret_cast<uint8_t *>(slices);
+    slice_buf.type = halide_type_of<T>();
+    slice_buf.dimensions = 2;
+    slice_buf.dim = slice_dims;
+
+    HalideBuffer3<T> in_buf(input.data, view), out_buf(output.data, view);
+    runtime::CallContext ctx;
+    const int round_mode = static_cast<int>(options.round_mode);
+    int rc;
+    if (options.range_given) {
+        HalideBuffer1<T> min_buf(input_min.data, view.depth), max_buf(input_max.data, view.depth);
+        rc = kernels<T>().given(&ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode,
+                               &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf, &slice_buf);
+    } else {
+        auto kernel = view.inner >= kMinRowLength ? kernels<T>().rows : kernels<T>().columns;
+        rc = kernel(&ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
+                    &out_buf.buf, &slice_buf);
+    }
+    s = kernel_status(rc, ctx);
+    if (!s.ok()) return s;
+
+    if (ranges_used) {
+        TensorView<T> *dest[4] = {&ranges_used->min, &ranges_used->max, &ranges_used->scale,
+                                  &ranges_used->inverse_scale};
+        for (int k = 0; k < 4; ++k) {
+            if (dest[k]->data) std::copy_n(slices + k * view.depth, view.depth, dest[k]->data);
+        }
+    }
+    return Status::Ok();
+}
+
+template <typename T>
+Status gradient(ConstTensorView<T> gradients, ConstTensorView<T> input, ConstTensorView<T> input_min,
+                ConstTensorView<T> input_max, std::optional<int> api_axis, TensorView<T> input_backprop,
+                TensorView<T> input_min_backprop, TensorView<T> input_max_backprop) {
+    runtime::install_hooks();
+
+    int64_t n = 0, ng = 0, nmin = 0, nmax = 0;
+    Status s = check_view(input, "input", &n);
+    if (!s.ok()) return s;
+    std::optional<int> axis;
+    s = normalise_axis(api_axis, input.shape.rank(), true, &axis);
+    if (!s.ok()) return s;
+    s = check_view(gradients, "gradients", &ng);
+    if (!s.ok()) return s;
+    if (gradients.shape != input.shape) return Status::InvalidArgument("gradient and input must be the same size");
+    s = check_view(input_min, "input_min", &nmin);
+    if (!s.ok()) return s;
+    s = check_view(input_max, "input_max", &nmax);
+    if (!s.ok()) return s;
+    if (input_min.shape.rank() > 1) {
+        return Status::InvalidArgument("Input min tensor must have dimension 0 or 1. Received " +
+                                       std::to_string(input_min.shape.rank()) + ".");
+    }
+    if (input_max.shape.rank() > 1) {
+        return Status::InvalidArgument("Input max tensor must have dimension 0 or 1. Received " +
+                                       std::to_string(input_max.shape.rank()) + ".");
+    }
+    const View3 view = collapse(input.shape, axis);
+    if (axis) {
+        for (auto [t, name] : {std::pair{&input_min, "min"}, std::pair{&input_max, "max"}}) {
+            if (t->shape.rank() != 1) {
+                // TF reads dim_size(0) of a scalar here; qdq rejects it.
+                return Status::InvalidArgument(std::string(name) + " has incorrect size, expected " +
+                                               std::to_string(view.depth) + " was a scalar");
+            }
+            if (t->shape[0] != view.depth) {
+                return Status::InvalidArgument(std::string(name) + " has incorrect size, expected " +
+                                               std::to_string(view.depth) + " was " + std::to_string(t->shape[0]));
+            }
+        }
+    } else {
+        if (input_min.shape.rank() != 0) return Status::InvalidArgument("input_min must be a scalar if axis is unspecified");
+        if (input_max.shape.rank() != 0) return Status::InvalidArgument("input_max must be a scalar if axis is unspecified");
+    }
+
+    int64_t nout = 0;
+    s = check_view(ConstTensorView<T>(input_backprop), "input_backprop", &nout);
+    if (!s.ok()) return s;
+    if (input_backprop.shape != input.shape) {
+        return Status::InvalidArgument("input_backprop shape " + input_backprop.shape.DebugString() +
+                                       " does not match input shape " + input.shape.DebugString());
+    }
+    if (overlap_partially<T>(input_backprop.data, gradients.data, n) ||
+        overlap_partially<T>(input_backprop.data, input.data, n)) {
+        return Status::InvalidArgument("input_backprop must either be the gradients or the input itself, or not overlap them");
+    }
+    for (auto [t, name] : {std::pair{&input_min_backprop, "input_min_backprop"},
+                           std::pair{&input_max_backprop, "input_max_backprop"}}) {
+        if (t->data == nullptr && t->shape.num_elements() != 0) continue;  // omitted
+        int64_t nb = 0;
+        s = check_view(ConstTensorView<T>(*t), name, &nb);
+        if (!s.ok()) return s;
+        if (t->shape != input_min.shape) {
+            return Status::InvalidArgument(std::string(name) + " shape " + t->shape.DebugString() +
+                                           " does not match input_min shape " + input_min.shape.DebugString());
+        }
+    }
+    s = view_fits(view);
+    if (!s.ok()) return s;
+
+    if (n > 0) {
+        HalideBuffer3<T> g_buf(gradients.data, view), in_buf(input.data, view), out_buf(input_backprop.data, view);
+        HalideBuffer1<T> min_buf(input_min.data, view.depth), max_buf(input_max.data, view.depth);
+        runtime::CallContext ctx;
+        const int rc = kernels<T>().gradient(&ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
+        s = kernel_status(rc, ctx);
+        if (!s.ok()) return s;
+    }
+    // No learned-range gradient in TF: both are zeros shaped like input_min.
+    if (input_min_backprop.data) std::fill_n(input_min_backprop.data, nmin, T(0));
+    if (input_max_backprop.data) std::fill_n(input_max_backprop.data, nmin, T(0));
+    return Status::Ok();
+}
+
+}  // namespace
+
+Status quantize_and_dequantize_v2(ConstTensorView<float> input, ConstTensorView<float> input_min,
+                                  ConstTensorView<float> input_max, TensorView<float> output,
+                                  const QuantizeOptions &options, SliceRanges<float> *ranges_used) {
+    return forward<float>(input, input_min, input_max, output, options, ranges_used);
+}
+
+Status quantize_and_dequantize_v2(ConstTensorView<double> input, ConstTensorView<double> input_min,
+                                  ConstTensorView<double> input_max, TensorView<double> output,
+                                  const QuantizeOptions &options, SliceRanges<double> *ranges_used) {
+    return forward<double>(input, input_min, input_max, output, options, ranges_used);
+}
+
+Status quantize_and_dequantize_v2_grad(ConstTensorView<float> gradients, ConstTensorView<float> input,
+                                       ConstTensorView<float> input_min, ConstTensorView<float> input_max,
+                                       std::optional<int> axis, TensorView<float> input_backprop,
+                                       TensorView<float> input_min_backprop, TensorView<float> input_max_backprop) {
+    return gradient<float>(gradients, input, input_min, input_max, axis, input_backprop, input_min_backprop,
+                           input_max_backprop);
+}
+
+Status quantize_and_dequantize_v2_grad(ConstTensorView<double> gradients, ConstTensorView<double> input,
+                                       ConstTensorView<double> input_min, ConstTensorView<double> input_max,
+                                       std::optional<int> axis, TensorView<double> input_backprop,
+                                       TensorView<double> input_min_backprop, TensorView<double> input_max_backprop) {
+    return gradient<double>(gradients, input, input_min, input_max, axis, input_backprop, input_min_backprop,
+                            input_max_backprop);
+}
+
+}  // namespace qdq

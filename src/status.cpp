@@ -1,0 +1,90 @@
+// Status, Shape and the small runtime controls of the public API.
+#include "qdq/qdq.h"
+#include "qdq_runtime_hooks.h"
+
+#include <string>
+
+namespace qdq {
+
+std::string Status::ToString() const {
+    switch (code_) {
+    case StatusCode::kOk:
+        return "OK";
+    case StatusCode::kInvalidArgument:
+        return "INVALID_ARGUMENT: " + message_;
+    case StatusCode::kInternal:
+        return "INTERNAL: " + message_;
+    case StatusCode::kUnavailable:
+        return "UNAVAILABLE: " + message_;
+    }
+    return "UNKNOWN: " + message_;
+}
+
+Shape::Shape(std::initializer_list<int64_t> dims) : Shape(dims.begin(), static_cast<int>(dims.size())) {}
+
+Shape::Shape(const int64_t *dims, int rank) {
+    if (rank < 0 || rank > kMaxRank) {
+        valid_ = false;
+        return;
+    }
+    rank_ = rank;
+    for (int i = 0; i < rank; ++i) dims_[static_cast<size_t>(i)] = dims[i];
+}
+
+int64_t Shape::num_elements() const {
+    int64_t n = 1;
+    for (int i = 0; i < rank_; ++i) {
+        if (dims_[static_cast<size_t>(i)] == 0) return 0;
+    }
+    for (int i = 0; i < rank_; ++i) {
+        int64_t d = dims_[static_cast<size_t>(i)];
+        if (d < 0 || __builtin_mul_overflow(n, d, &n)) return -1;
+    }
+    return n;
+}
+
+std::string Shape::DebugString() const {
+    std::string s = "[";
+    for (int i = 0; i < rank_; ++i) {
+        if (i) s += ",";
+        s += std::to_string(dims_[static_cast<size_t>(i)]);
+    }
+    return s + "]";
+}
+
+bool operator==(const Shape &a, const Shape &b) {
+    if (a.rank_ != b.rank_ || a.valid_ != b.valid_) return false;
+    for (int i = 0; i < a.rank_; ++i) {
+        if (a.dims_[static_cast<size_t>(i)] != b.dims_[static_cast<size_t>(i)]) return false;
+    }
+    return true;
+}
+
+void set_num_threads(int n) {
+    runtime::install_hooks();
+    runtime::set_num_threads(n);
+}
+
+void set_max_isa(Isa isa) { runtime::set_isa_cap(static_cast<int>(isa)); }
+Isa max_isa() { return static_cast<Isa>(runtime::isa_cap()); }
+Isa best_supported_isa() { return static_cast<Isa>(runtime::best_isa_level()); }
+
+const char *isa_name(Isa isa) {
+    switch (isa) {
+    case Isa::kBest:
+        return "best";
+    case Isa::kAvx512:
+        return "avx512";
+    case Isa::kAvx2:
+        return "avx2";
+    case Isa::kSse41:
+        return "sse41";
+    case Isa::kBaseline:
+        return "baseline";
+    }
+    return "unknown";
+}
+
+const char *version() { return QDQ_VERSION; }
+
+}  // namespace qdq
