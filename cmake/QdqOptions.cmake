@@ -1,6 +1,7 @@
 # Project-wide options and small helpers.
 option(QDQ_BUILD_TESTS "Build the doctest suites" ON)
 option(QDQ_BUILD_BENCHMARKS "Build the benchmarks" ON)
+option(QDQ_GPU_KERNELS "Build the CUDA and OpenCL kernel variants (x86-64 Linux hosts)" ON)
 option(QDQ_SANITIZED_TESTS "Also build the test suite against an ASan+UBSan build of the library" ON)
 set(QDQ_SPEC_DIR "${PROJECT_SOURCE_DIR}/../shared/spec" CACHE PATH "Folder holding tf_cases.json")
 set(QDQ_PYTHON "" CACHE FILEPATH "Python with tensorflow-cpu, for the comparison against TF (empty: skip)")

@@ -33,6 +33,7 @@ public:
     GeneratorOutput<Buffer<>> *slice_ranges = nullptr;
 
     static constexpr int kMinRowLength = 64;
+    static constexpr int kGpuMinRowLength = kGpuThreads;
 
     void configure() {
         input = add_input<Buffer<>>("input", value_type, 3);
@@ -77,20 +78,29 @@ public:
         Expr inv = slice(v.c)[1];
         Expr x = (*input)(v.x, v.c, v.o);
         Expr y = range_given ? clamp_like_eigen(x, slice(v.c)[2], slice(v.c)[3]) : x;
-        Expr scaled = y * scale;
+        Expr scaled = separately_rounded_product(y, scale, get_target());
         Expr rounded = select(round_mode == 0, round(scaled), floor(scaled + cast(t, Expr(0.5))));
         (*output)(v.x, v.c, v.o) = rounded * inv;
 
         (*slice_ranges)(v.c, k) = mux(k, {slice(v.c)[2], slice(v.c)[3], slice(v.c)[0], slice(v.c)[1]});
 
         // ---- schedule ----
-        const int natural = get_target().natural_vector_size(t);
-        slice.compute_root();
+        require_dense(*input);
+        require_dense(*output);
         (*slice_ranges).bound(k, 0, 4);
-        // The rounding mode picks a branch once per call, not once per element.
-        Stage even = Func(*output).specialize(round_mode == 0);
-        schedule_elementwise_cpu(even, v, inner, depth, outer, natural);
-        schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, natural);
+        Stage even = Func(*output).specialize(round_mode == 0);  // one branch per call, not per element
+        if (get_target().has_gpu_feature()) {
+            Var ct("ct"), ci("ci");
+            slice.compute_root().gpu_tile(v.c, ct, ci, 64, TailStrategy::GuardWithIf);
+            Func(*slice_ranges).unroll(k).gpu_tile(v.c, ct, ci, 64, TailStrategy::GuardWithIf);
+            schedule_elementwise_gpu(even, v, inner, t, get_target());
+            schedule_elementwise_gpu(Func(*output), v, inner, t, get_target());
+        } else {
+            const int natural = get_target().natural_vector_size(t);
+            slice.compute_root();
+            schedule_elementwise_cpu(even, v, inner, depth, outer, natural);
+            schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, natural);
+        }
     }
 
 private:
@@ -107,13 +117,16 @@ private:
         return Tuple(key_of_constant(t, INFINITY), key_of_constant(t, -INFINITY));
     }
 
-    // Rows of >= kMinRowLength: each row is cut into segments of about kTaskElements (the
-    // last one shifted back to end at the row's end; min/max do not mind an element read
-    // twice), so one parallel task reduces one segment with full-width, dense vector loads.
+    // Rows of >= kMinRowLength (CPU) / kGpuMinRowLength (GPU): each row is cut into segments
+    // (the last one shifted back to end at the row's end; min/max do not mind an element read
+    // twice), and `lanes` interleaved partial results per segment keep the loads dense and
+    // vectorised (CPU) or coalesced across threads (GPU).
     Func range_keys_along_rows(Expr inner, Expr depth, Expr outer) {
         const Type t = value_type;
-        const int lanes = 64 / t.bytes();  // keys kept per segment: one cache line's worth
-        Expr seg_len = min(kTaskElements, (inner / lanes) * lanes);
+        const bool gpu = get_target().has_gpu_feature();
+        const int lanes = gpu ? kGpuThreads : 64 / t.bytes();
+        const int max_seg = gpu ? kGpuThreads * 64 : kTaskElements;
+        Expr seg_len = min(max_seg, (inner / lanes) * lanes);
         Expr num_segs = (inner + seg_len - 1) / seg_len;
         Var u("u"), s("s");
 
@@ -131,36 +144,52 @@ private:
         seg_keys(s, v.c, v.o) = Tuple(min(seg_keys(s, v.c, v.o)[0], lane_keys(ru, s, v.c, v.o)[0]),
                                       max(seg_keys(s, v.c, v.o)[1], lane_keys(ru, s, v.c, v.o)[1]));
 
-        Func keys("range_keys");  // (c)
-        RDom r(0, num_segs, 0, outer, "r");
-        keys(v.c) = identity_keys();
-        keys(v.c) = Tuple(min(keys(v.c)[0], seg_keys(r.x, v.c, r.y)[0]), max(keys(v.c)[1], seg_keys(r.x, v.c, r.y)[1]));
-
-        // Schedule: one task per (segment, channel, outer) item.
-        Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
-        const int natural = get_target().natural_vector_size(Int(t.bits()));
         Var sco("sco"), so("so");
-        keys.compute_root();
         seg_keys.compute_root();
         seg_keys.fuse(s, v.c, so).fuse(so, v.o, sco);
         seg_keys.update().fuse(s, v.c, so).fuse(so, v.o, sco);
+        if (gpu) {
+            // One block per segment, one thread per lane.
+            seg_keys.gpu_blocks(sco);
+            seg_keys.update().gpu_blocks(sco);
+            lane_keys.compute_at(seg_keys, sco).gpu_threads(u);
+            lane_keys.update().gpu_threads(u);
+            return combine_partials_gpu(seg_keys, num_segs, outer);
+        }
+        // CPU: one task per segment.
+        Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
+        const int natural = get_target().natural_vector_size(Int(t.bits()));
         seg_keys.specialize(big).parallel(sco);
         seg_keys.update().specialize(big).parallel(sco);
         lane_keys.compute_at(seg_keys, sco).vectorize(u, natural);
         lane_keys.update().reorder(u, j).vectorize(u, natural);
+
+        Func keys("range_keys");  // (c)
+        RDom r(0, num_segs, 0, outer, "r");
+        keys(v.c) = identity_keys();
+        keys(v.c) = Tuple(min(keys(v.c)[0], seg_keys(r.x, v.c, r.y)[0]), max(keys(v.c)[1], seg_keys(r.x, v.c, r.y)[1]));
+        keys.compute_root();
         return keys;
     }
 
     // Short rows (the last axis, or small inner): a block of outer rows per task, the
-    // channels of each row in vector lanes (contiguous when inner == 1).
+    // channels of each row in vector lanes (CPU) or threads (GPU); contiguous when inner == 1.
     Func range_keys_across_channels(Expr inner, Expr depth, Expr outer) {
         const Type t = value_type;
-        Expr row_elems = max(1, depth * inner);
-        Expr rows_per_block = max(1, kTaskElements / row_elems);
-        // Many channels give enough parallel work on their own: fewer blocks, less scratch.
-        Expr max_blocks = max(1, (16 * 1024) / max(depth, 1));
-        Expr num_blocks = min((outer + rows_per_block - 1) / rows_per_block, max_blocks);
-        rows_per_block = max(rows_per_block, (outer + num_blocks - 1) / max(num_blocks, 1));
+        const bool gpu = get_target().has_gpu_feature();
+        Expr rows_per_block, num_blocks;
+        if (gpu) {
+            // Enough blocks to fill the GPU, few enough partials to add little traffic.
+            rows_per_block = max(32, (outer + 8191) / 8192);
+            num_blocks = (outer + rows_per_block - 1) / rows_per_block;
+        } else {
+            Expr row_elems = max(1, depth * inner);
+            rows_per_block = max(1, kTaskElements / row_elems);
+            // Many channels give enough parallel work on their own: fewer blocks, less scratch.
+            Expr max_blocks = max(1, (16 * 1024) / max(depth, 1));
+            num_blocks = min((outer + rows_per_block - 1) / rows_per_block, max_blocks);
+            rows_per_block = max(rows_per_block, (outer + num_blocks - 1) / max(num_blocks, 1));
+        }
         Var b("b");
 
         Func block_keys("block_keys");  // (c, b)
@@ -171,23 +200,56 @@ private:
         block_keys(v.c, b) = identity_keys();
         block_keys(v.c, b) = Tuple(min(block_keys(v.c, b)[0], min_key(value)), max(block_keys(v.c, b)[1], max_key(value)));
 
-        Func keys("range_keys");  // (c)
-        RDom rb(0, num_blocks, "rb");
-        keys(v.c) = identity_keys();
-        keys(v.c) = Tuple(min(keys(v.c)[0], block_keys(v.c, rb)[0]), max(keys(v.c)[1], block_keys(v.c, rb)[1]));
-
-        Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
-        const int natural = get_target().natural_vector_size(Int(t.bits()));
         Var co("co"), ci("ci"), task("task");
-        keys.compute_root().vectorize(v.c, natural, TailStrategy::GuardWithIf);
-        keys.update().vectorize(v.c, natural, TailStrategy::GuardWithIf);
-        block_keys.compute_root().vectorize(v.c, natural, TailStrategy::GuardWithIf);
+        block_keys.compute_root();
+        if (gpu) {
+            block_keys.gpu_tile(v.c, b, co, ci, 128, 1, TailStrategy::GuardWithIf);
+            block_keys.update().gpu_tile(v.c, b, co, ci, 128, 1, TailStrategy::GuardWithIf);
+            Func per_channel("per_channel");  // (s, c, o) view of the partials for the combiner
+            Var s("s");
+            per_channel(s, v.c, v.o) = block_keys(v.c, s);
+            return combine_partials_gpu(per_channel, num_blocks, 1);
+        }
+        const int natural = get_target().natural_vector_size(Int(t.bits()));
+        Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
+        block_keys.vectorize(v.c, natural, TailStrategy::GuardWithIf);
         Stage update = block_keys.update();
         update.split(v.c, co, ci, 1024, TailStrategy::GuardWithIf)
             .reorder(ci, r.x, r.y, co, b)
             .vectorize(ci, natural, TailStrategy::GuardWithIf)
             .fuse(co, b, task);
         update.specialize(big).parallel(task);
+
+        Func keys("range_keys");  // (c)
+        RDom rb(0, num_blocks, "rb");
+        keys(v.c) = identity_keys();
+        keys(v.c) = Tuple(min(keys(v.c)[0], block_keys(v.c, rb)[0]), max(keys(v.c)[1], block_keys(v.c, rb)[1]));
+        keys.compute_root().vectorize(v.c, natural, TailStrategy::GuardWithIf);
+        keys.update().vectorize(v.c, natural, TailStrategy::GuardWithIf);
+        return keys;
+    }
+
+    // GPU: combines partial keys (s, c, o), s < num_parts, o < outer, into one per channel.
+    // One block per channel; kGpuThreads threads stride over the flattened (s, o) partials,
+    // then one thread folds the per-thread results (a two-level tree, no atomics).
+    Func combine_partials_gpu(Func partials, Expr num_parts, Expr outer) {
+        Var u("u");
+        Expr items = num_parts * outer;
+        Func thread_keys("thread_keys");  // (u, c)
+        RDom j(0, (items + kGpuThreads - 1) / kGpuThreads, "j");
+        Expr item = min(j * kGpuThreads + u, items - 1);  // clamped: re-reading is harmless
+        FuncRef part = partials(item % num_parts, v.c, item / num_parts);
+        thread_keys(u, v.c) = identity_keys();
+        thread_keys(u, v.c) = Tuple(min(thread_keys(u, v.c)[0], part[0]), max(thread_keys(u, v.c)[1], part[1]));
+
+        Func keys("range_keys");  // (c)
+        RDom ru(0, kGpuThreads, "ru");
+        keys(v.c) = identity_keys();
+        keys(v.c) = Tuple(min(keys(v.c)[0], thread_keys(ru, v.c)[0]), max(keys(v.c)[1], thread_keys(ru, v.c)[1]));
+        keys.compute_root().gpu_blocks(v.c);
+        keys.update().gpu_blocks(v.c);
+        thread_keys.compute_at(keys, v.c).gpu_threads(u);
+        thread_keys.update().gpu_threads(u);
         return keys;
     }
 };

@@ -33,9 +33,16 @@ public:
         (*input_backprop)(v.x, v.c, v.o) =
             (*gradients)(v.x, v.c, v.o) * select(in_range, cast(t, 1), cast(t, 0));
 
+        require_dense(*gradients);
+        require_dense(*input);
+        require_dense(*input_backprop);
         Expr inner = input->dim(0).extent(), depth = input->dim(1).extent(), outer = input->dim(2).extent();
-        schedule_elementwise_cpu(Func(*input_backprop), v, inner, depth, outer,
-                                 get_target().natural_vector_size(t));
+        if (get_target().has_gpu_feature()) {
+            schedule_elementwise_gpu(Func(*input_backprop), v, inner, t, get_target());
+        } else {
+            schedule_elementwise_cpu(Func(*input_backprop), v, inner, depth, outer,
+                                     get_target().natural_vector_size(t));
+        }
     }
 };
 

@@ -15,6 +15,16 @@ struct TensorVars {
     Var x{"x"}, c{"c"}, o{"o"};
 };
 
+// Declares a (x, c, o) buffer dense, row-major and zero-based, as the library always passes it: lets
+// Halide prove alignment (for whole vector loads) and drop stride arithmetic.
+template <typename B>
+void require_dense(B &buf) {
+    for (int d = 0; d < 3; ++d) buf.dim(d).set_min(0);
+    buf.dim(0).set_stride(1);
+    buf.dim(1).set_stride(buf.dim(0).extent());
+    buf.dim(2).set_stride(buf.dim(0).extent() * buf.dim(1).extent());
+}
+
 // Below this many elements one thread does everything: a parallel region costs a few
 // microseconds, which is more than the whole call at these sizes.
 constexpr int kParallelThreshold = 1 << 17;
@@ -22,12 +32,27 @@ constexpr int kParallelThreshold = 1 << 17;
 // Elements handed to one parallel task.
 constexpr int kTaskElements = 1 << 15;
 
+// Threads per GPU block.
+constexpr int kGpuThreads = 256;
+
 // TF's clamp, in Eigen's operand order: cwiseMin(hi) then cwiseMax(lo). Written with
 // selects because Halide's min/max lower to vminps/vmaxps, which return the bound for a
 // NaN element; TF propagates the NaN (spec 6.12 and "measured pitfalls").
 inline Expr clamp_like_eigen(Expr v, Expr lo, Expr hi) {
     Expr t = select(hi < v, hi, v);
     return select(t < lo, lo, t);
+}
+
+// a * b, rounded to T on its own even where the product feeds an addition. On CPUs
+// strict_float already guarantees that; LLVM's NVPTX back end and ptxas contract a mul
+// followed by an add into an FMA regardless, so on CUDA the product is the mul.rn
+// intrinsic, which is never contracted. (TF's HALF_UP is floor(fl(x * scale) + 0.5).)
+inline Expr separately_rounded_product(Expr a, Expr b, const Target &target) {
+    if (target.has_feature(Target::CUDA)) {
+        const char *name = a.type().bits() == 64 ? "llvm.nvvm.mul.rn.d" : "llvm.nvvm.mul.rn.f";
+        return Internal::Call::make(a.type(), name, {a, b}, Internal::Call::PureExtern);
+    }
+    return a * b;
 }
 
 // The integer image of a float that orders like the float, with -0 < +0: flip the
@@ -81,6 +106,48 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
 
     // Anything else (short rows, few channels): parallel over outer, scalar inside.
     out.specialize(big).parallel(v.o);
+}
+
+// GPU schedule of an element-wise output over the (x, c, o) view. Each thread moves 16 bytes
+// (a float4 / double2 load and store). Blocks are numbered in one fused grid dimension, so no
+// extent meets the 65535 limit of the others. GuardWithIf: nothing is computed twice, so the
+// output may alias the input.
+inline void schedule_elementwise_gpu(Stage out, const TensorVars &v, Expr inner, Type t, const Target &target) {
+    // Halide 21's OpenCL back end cannot emit guarded vector loads (EliminateBoolVectors), and
+    // its PTX back end mis-declares the f64 mul.rn intrinsic on vectors, so those threads move
+    // one element: the same tiling, one lane.
+    const int vec = target.has_feature(Target::CUDA) && t.bits() == 32 ? 4 : 1;
+    Var xo("xo"), xi("xi"), xt("xt"), xv("xv"), co("co"), ci("ci"), oo("oo"), oi("oi"), b("b"), b2("b2");
+
+    // Rows of at least one block's tile: tile along x.
+    // Rows that are a whole number of tiles (sizes 2^k and most real shapes) need no bounds
+    // guard, which keeps the 16-byte loads and stores whole.
+    for (TailStrategy tail : {TailStrategy::RoundUp, TailStrategy::GuardWithIf}) {
+        const int tile = kGpuThreads * vec;
+        Stage rows = tail == TailStrategy::RoundUp ? out.specialize(inner % tile == 0) : out.specialize(inner >= tile);
+        rows.split(v.x, xo, xi, tile, tail).split(xi, xt, xv, vec);
+        if (vec > 1) rows.vectorize(xv);
+        rows.fuse(xo, v.c, b).fuse(b, v.o, b2).gpu_blocks(b2).gpu_threads(xt);
+    }
+
+    // The last axis (inner == 1): channels are contiguous; 32 x vec channels by 8 rows a block.
+    Stage last_axis = out.specialize(inner == 1);
+    last_axis.split(v.c, co, ci, 32 * vec, TailStrategy::GuardWithIf).split(ci, xt, xv, vec);
+    if (vec > 1) last_axis.vectorize(xv);
+    last_axis.split(v.o, oo, oi, 8, TailStrategy::GuardWithIf)
+        .reorder(xv, xt, oi, v.x, co, oo)
+        .fuse(co, oo, b)
+        .gpu_blocks(b)
+        .gpu_threads(xt, oi);
+
+    // Short rows: 32 x-positions by 8 (channel, outer) rows a block.
+    out.split(v.x, xo, xt, 32, TailStrategy::GuardWithIf)
+        .fuse(v.c, v.o, co)
+        .split(co, oo, oi, 8, TailStrategy::GuardWithIf)
+        .reorder(xt, oi, xo, oo)
+        .fuse(xo, oo, b)
+        .gpu_blocks(b)
+        .gpu_threads(xt, oi);
 }
 
 }  // namespace qdq_gen

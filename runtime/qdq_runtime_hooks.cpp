@@ -1,6 +1,13 @@
 #include "qdq_runtime_hooks.h"
 
+#include "qdq_kernels.h"  // generated: says which GPU back ends are compiled in
+
 #include <HalideRuntime.h>
+#if QDQ_HAS_CUDA
+#include <HalideRuntimeCuda.h>
+#endif
+
+#include <dlfcn.h>
 
 #include <atomic>
 #include <cstdint>
@@ -18,12 +25,102 @@ void error_handler(void *user_context, const char *message) {
     }
 }
 
+// ---- CUDA: the driver API, loaded at run time (no GPU or driver is needed to build or link).
+using CUresult = int;
+using CUcontext = void *;
+using CUdevice = int;
+struct CudaDriver {
+    bool loaded = false;
+    std::string why;
+    CUresult (*cuInit)(unsigned) = nullptr;
+    CUresult (*cuDeviceGetCount)(int *) = nullptr;
+    CUresult (*cuDeviceGet)(CUdevice *, int) = nullptr;
+    CUresult (*cuCtxGetCurrent)(CUcontext *) = nullptr;
+    CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice) = nullptr;
+    CUcontext primary = nullptr;  // device 0's primary context, retained once
+};
+
+CudaDriver &cuda_driver() {
+    static CudaDriver driver = [] {
+        CudaDriver d;
+        void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
+        if (!lib) lib = dlopen("libcuda.so", RTLD_NOW | RTLD_GLOBAL);
+        if (!lib) {
+            d.why = "the CUDA driver (libcuda.so.1) was not found";
+            return d;
+        }
+        d.cuInit = reinterpret_cast<decltype(d.cuInit)>(dlsym(lib, "cuInit"));
+        d.cuDeviceGetCount = reinterpret_cast<decltype(d.cuDeviceGetCount)>(dlsym(lib, "cuDeviceGetCount"));
+        d.cuDeviceGet = reinterpret_cast<decltype(d.cuDeviceGet)>(dlsym(lib, "cuDeviceGet"));
+        d.cuCtxGetCurrent = reinterpret_cast<decltype(d.cuCtxGetCurrent)>(dlsym(lib, "cuCtxGetCurrent"));
+        d.cuDevicePrimaryCtxRetain =
+            reinterpret_cast<decltype(d.cuDevicePrimaryCtxRetain)>(dlsym(lib, "cuDevicePrimaryCtxRetain"));
+        if (!d.cuInit || !d.cuDeviceGetCount || !d.cuDeviceGet || !d.cuCtxGetCurrent || !d.cuDevicePrimaryCtxRetain) {
+            d.why = "the CUDA driver lacks a required entry point";
+            return d;
+        }
+        int count = 0;
+        if (d.cuInit(0) != 0 || d.cuDeviceGetCount(&count) != 0 || count <= 0) {
+            d.why = "the CUDA driver found no usable device";
+            return d;
+        }
+        d.loaded = true;
+        return d;
+    }();
+    return driver;
+}
+
+#if QDQ_HAS_CUDA
+// Halide asks for a context around every CUDA operation, and pushes/pops it itself.
+int acquire_cuda_context(void *user_context, void **ctx, bool create) {
+    auto *call = static_cast<CallContext *>(user_context);
+    if (call && call->cuda_context) {
+        *ctx = call->cuda_context;
+        return 0;
+    }
+    CudaDriver &d = cuda_driver();
+    if (!d.loaded) {
+        if (call && call->error.empty()) call->error = "CUDA unavailable: " + d.why;
+        return -1;
+    }
+    CUcontext current = nullptr;
+    if (d.cuCtxGetCurrent(&current) == 0 && current) {
+        *ctx = current;
+        return 0;
+    }
+    static std::mutex mutex;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!d.primary && create) {
+        CUdevice dev = 0;
+        if (d.cuDeviceGet(&dev, 0) != 0 || d.cuDevicePrimaryCtxRetain(&d.primary, dev) != 0) {
+            if (call && call->error.empty()) call->error = "CUDA: could not retain device 0's primary context";
+            return -1;
+        }
+    }
+    *ctx = d.primary;
+    return 0;
+}
+
+int release_cuda_context(void *) { return 0; }
+
+int get_cuda_stream(void *user_context, void *, void **stream) {
+    auto *call = static_cast<CallContext *>(user_context);
+    *stream = call ? call->cuda_stream : nullptr;
+    return 0;
+}
+#endif
+
 }  // namespace
 
 void install_hooks() {
     static std::once_flag once;
     std::call_once(once, [] {
         halide_set_error_handler(error_handler);
+#if QDQ_HAS_CUDA
+        halide_set_cuda_acquire_context(acquire_cuda_context);
+        halide_set_cuda_release_context(release_cuda_context);
+        halide_set_cuda_get_stream(get_cuda_stream);
+#endif
     });
 }
 
@@ -45,5 +142,38 @@ int best_isa_level() {
 }
 
 void set_num_threads(int n) { halide_set_num_threads(n); }
+
+bool cuda_available(std::string *why) {
+#if QDQ_HAS_CUDA
+    CudaDriver &d = cuda_driver();
+    if (!d.loaded && why) *why = d.why;
+    return d.loaded;
+#else
+    if (why) *why = "this build of qdq has no CUDA kernels";
+    return false;
+#endif
+}
+
+bool opencl_available(std::string *why) {
+#if QDQ_HAS_OPENCL
+    static const std::string reason = [] {
+        void *lib = dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_GLOBAL);
+        if (!lib) lib = dlopen("libOpenCL.so", RTLD_NOW | RTLD_GLOBAL);
+        if (!lib) return std::string("the OpenCL loader (libOpenCL.so.1) was not found");
+        using GetPlatforms = int (*)(unsigned, void **, unsigned *);
+        auto get_platforms = reinterpret_cast<GetPlatforms>(dlsym(lib, "clGetPlatformIDs"));
+        unsigned count = 0;
+        if (!get_platforms || get_platforms(0, nullptr, &count) != 0 || count == 0) {
+            return std::string("no OpenCL platform is installed");
+        }
+        return std::string();
+    }();
+    if (!reason.empty() && why) *why = reason;
+    return reason.empty();
+#else
+    if (why) *why = "this build of qdq has no OpenCL kernels";
+    return false;
+#endif
+}
 
 }  // namespace qdq::runtime

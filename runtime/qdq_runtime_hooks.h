@@ -1,15 +1,18 @@
-// qdq's hooks into the Halide runtime (errors, threads) and the CPU feature check behind
-// the instruction-set dispatch in src/.
+// qdq's hooks into the Halide runtime (errors, threads, the CUDA context and stream) and the
+// CPU feature check behind the instruction-set dispatch in src/.
 #pragma once
 
 #include <string>
 
 namespace qdq::runtime {
 
-// Passed as the Halide user_context of every kernel call: the runtime's error handler
-// writes the message here instead of printing it (and never aborts).
+// Passed as the Halide user_context of every kernel call: the runtime's error handler writes
+// the message here instead of printing it (and never aborts); the CUDA hooks read the
+// caller's context and stream from it.
 struct CallContext {
     std::string error;
+    void *cuda_context = nullptr;  // CUcontext; null: current, else device 0's primary context
+    void *cuda_stream = nullptr;   // CUstream; null: the legacy default stream
 };
 
 // Installs the hooks once; cheap to call on every API call.
@@ -23,5 +26,9 @@ int isa_cap();
 int best_isa_level();
 
 void set_num_threads(int n);
+
+// Whether a CUDA driver and device / an OpenCL platform with a device can be used here.
+bool cuda_available(std::string *why);
+bool opencl_available(std::string *why);
 
 }  // namespace qdq::runtime

@@ -7,6 +7,9 @@
 #include "qdq_kernels.h"  // generated: every kernel variant
 
 #include <HalideRuntime.h>
+#if QDQ_HAS_CUDA
+#include <HalideRuntimeCuda.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -79,12 +82,10 @@ struct HalideBuffer3 {
     halide_buffer_t buf{};
 
     HalideBuffer3(const T *data, const View3 &v) {
-        // A dimension of extent <= 1 never steps, so its stride is irrelevant; keeping it 0
-        // avoids overflowing the int32 stride field for huge per-tensor views.
+        // Dense row-major, as the kernels require (view_fits keeps these within int32).
         dims[0] = halide_dimension_t(0, static_cast<int32_t>(v.inner), 1);
-        dims[1] = halide_dimension_t(0, static_cast<int32_t>(v.depth), v.depth > 1 ? static_cast<int32_t>(v.inner) : 0);
-        dims[2] = halide_dimension_t(0, static_cast<int32_t>(v.outer),
-                                     v.outer > 1 ? static_cast<int32_t>(v.inner * v.depth) : 0);
+        dims[1] = halide_dimension_t(0, static_cast<int32_t>(v.depth), static_cast<int32_t>(v.inner));
+        dims[2] = halide_dimension_t(0, static_cast<int32_t>(v.outer), static_cast<int32_t>(v.inner * v.depth));
         buf.host = reinterpret_cast<uint8_t *>(const_cast<T *>(data));
         buf.type = halide_type_of<T>();
         buf.dimensions = 3;
@@ -107,16 +108,10 @@ struct HalideBuffer1 {
 
 Status view_fits(const View3 &v) {
     const bool fits = v.inner <= kMaxExtent && v.depth <= kMaxExtent && v.outer <= kMaxExtent &&
-                      (v.depth <= 1 || v.inner <= kMaxExtent) && (v.outer <= 1 || v.inner * v.depth <= kMaxExtent);
+                      v.inner * v.depth <= kMaxExtent;
     if (fits) return Status::Ok();
     return Status::InvalidArgument(
         "tensor too large for qdq: each slice (and each row of slices) must hold at most 2^31-1 elements");
-}
-
-Status kernel_status(int rc, const runtime::CallContext &ctx) {
-    if (rc == 0) return Status::Ok();
-    return Status::Internal("Halide kernel failed (" + std::to_string(rc) + "): " +
-                            (ctx.error.empty() ? std::string("no message") : ctx.error));
 }
 
 // Normalises an API axis (Python-like: negative counts from the end).
@@ -159,28 +154,138 @@ struct KernelSet<double> {
 };
 
 #define QDQ_KERNEL_SET(T, isa) \
-    {qdq_forward_given_##T##_##isa, qdq_forward_rows_##T##_##isa, qdq_forward_columns_##T##_##isa, qdq_gradient_##T##_##isa},
-#define QDQ_F32_SET(isa) QDQ_KERNEL_SET(f32, isa)
-#define QDQ_F64_SET(isa) QDQ_KERNEL_SET(f64, isa)
+    {qdq_forward_given_##T##_##isa, qdq_forward_rows_##T##_##isa, qdq_forward_columns_##T##_##isa, qdq_gradient_##T##_##isa}
+#define QDQ_F32_SET(isa) QDQ_KERNEL_SET(f32, isa),
+#define QDQ_F64_SET(isa) QDQ_KERNEL_SET(f64, isa),
 constexpr KernelSet<float> kF32Kernels[] = {QDQ_FOR_EACH_ISA(QDQ_F32_SET)};
 constexpr KernelSet<double> kF64Kernels[] = {QDQ_FOR_EACH_ISA(QDQ_F64_SET)};
 constexpr int kNumVariants = static_cast<int>(sizeof(kF32Kernels) / sizeof(kF32Kernels[0]));
+#if QDQ_HAS_CUDA
+constexpr KernelSet<float> kF32Cuda = QDQ_KERNEL_SET(f32, cuda);
+constexpr KernelSet<double> kF64Cuda = QDQ_KERNEL_SET(f64, cuda);
+#endif
+#if QDQ_HAS_OPENCL
+constexpr KernelSet<float> kF32OpenCL = QDQ_KERNEL_SET(f32, opencl);
+constexpr KernelSet<double> kF64OpenCL = QDQ_KERNEL_SET(f64, opencl);
+#endif
 
-// The variant to run now: the best the CPU has, no better than qdq::set_max_isa allows.
+// The kernels to run now: on the host, the best variant the CPU has, no better than
+// qdq::set_max_isa allows; else the device's. (Availability is checked before.)
 template <typename T>
-const KernelSet<T> &kernels() {
+const KernelSet<T> &kernels(DeviceKind kind) {
+    constexpr bool f32 = std::is_same_v<T, float>;
+#if QDQ_HAS_CUDA
+    if (kind == DeviceKind::kCuda) {
+        if constexpr (f32) return kF32Cuda; else return kF64Cuda;
+    }
+#endif
+#if QDQ_HAS_OPENCL
+    if (kind == DeviceKind::kOpenCL) {
+        if constexpr (f32) return kF32OpenCL; else return kF64OpenCL;
+    }
+#endif
+    (void)kind;
     const int level = std::max(runtime::isa_cap(), runtime::best_isa_level());  // larger = older ISA
     const int index = std::clamp(level - 1, 0, kNumVariants - 1);
-    if constexpr (std::is_same_v<T, float>) {
+    if constexpr (f32) {
         return kF32Kernels[index];
     } else {
         return kF64Kernels[index];
     }
 }
 
+Status check_device(const Device &device) {
+    std::string why;
+    switch (device.kind) {
+    case DeviceKind::kHost:
+        return Status::Ok();
+    case DeviceKind::kCuda:
+        if (runtime::cuda_available(&why)) return Status::Ok();
+        return Status::Unavailable("CUDA is not available: " + why);
+    case DeviceKind::kOpenCL:
+        if (runtime::opencl_available(&why)) return Status::Ok();
+        return Status::Unavailable("OpenCL is not available: " + why);
+    }
+    return Status::InvalidArgument("unknown device kind " + std::to_string(static_cast<int>(device.kind)));
+}
+
+// The Halide side of one call on a device: wraps the caller's device pointers, marks host
+// inputs for upload, copies host outputs back, and releases what Halide allocated.
+class DeviceCall {
+public:
+    explicit DeviceCall(const Device &device) : device_(device) {
+        ctx.cuda_context = device.cuda_context;
+        ctx.cuda_stream = device.cuda_stream;
+    }
+    DeviceCall(const DeviceCall &) = delete;
+    DeviceCall &operator=(const DeviceCall &) = delete;
+    ~DeviceCall() { release(); }
+
+    // A tensor that lives where the call runs (the caller's device memory on CUDA).
+    Status tensor(halide_buffer_t *buf, bool is_output) {
+#if QDQ_HAS_CUDA
+        if (device_.kind == DeviceKind::kCuda) {
+            const auto ptr = reinterpret_cast<uint64_t>(buf->host);
+            buf->host = nullptr;
+            if (halide_cuda_wrap_device_ptr(&ctx, buf, ptr) != 0) return Status::Internal("CUDA: could not wrap a device pointer");
+            wrapped_[num_wrapped_++] = buf;
+            return Status::Ok();
+        }
+#endif
+        return host_memory(buf, is_output);
+    }
+
+    // A tensor in host memory (always so for min/max and the slice ranges).
+    Status host_memory(halide_buffer_t *buf, bool is_output) {
+        if (device_.kind == DeviceKind::kHost) return Status::Ok();
+        if (is_output) {
+            to_host_[num_to_host_++] = buf;
+        } else {
+            buf->set_host_dirty(true);
+        }
+        staged_[num_staged_++] = buf;
+        return Status::Ok();
+    }
+
+    // After the kernel: outputs that live in host memory come back.
+    Status finish(int rc) {
+        if (rc == 0) {
+            for (int i = 0; i < num_to_host_; ++i) {
+                if (to_host_[i]->device_dirty()) rc = halide_copy_to_host(&ctx, to_host_[i]);
+                if (rc != 0) break;
+            }
+        }
+        release();
+        if (rc == 0) return Status::Ok();
+        const std::string what = ctx.error.empty() ? std::string("no message") : ctx.error;
+        if (device_.kind != DeviceKind::kHost && what.find("unavailable") != std::string::npos) {
+            return Status::Unavailable(what);
+        }
+        return Status::Internal("Halide kernel failed (" + std::to_string(rc) + "): " + what);
+    }
+
+    runtime::CallContext ctx;
+
+private:
+    void release() {
+#if QDQ_HAS_CUDA
+        for (int i = 0; i < num_wrapped_; ++i) halide_cuda_detach_device_ptr(&ctx, wrapped_[i]);
+#endif
+        for (int i = 0; i < num_staged_; ++i) halide_device_free(&ctx, staged_[i]);
+        num_wrapped_ = num_staged_ = num_to_host_ = 0;
+    }
+
+    Device device_;
+    static constexpr int kMaxBuffers = 8;  // a kernel has at most 5 buffers
+    halide_buffer_t *wrapped_[kMaxBuffers] = {}, *staged_[kMaxBuffers] = {}, *to_host_[kMaxBuffers] = {};
+    int num_wrapped_ = 0, num_staged_ = 0, num_to_host_ = 0;
+};
+
 // The range-computed kernels reduce along rows of at least this many elements; shorter
-// rows are reduced across channels. Must match kMinRowLength in forward_generator.cpp.
+// rows are reduced across channels. Must match kMinRowLength / kGpuMinRowLength in
+// forward_generator.cpp.
 constexpr int64_t kMinRowLength = 64;
+constexpr int64_t kGpuMinRowLength = 256;
 
 template <typename T>
 Status check_slice_view(const TensorView<T> &t, const char *name, int64_t depth) {
@@ -197,8 +302,10 @@ Status check_slice_view(const TensorView<T> &t, const char *name, int64_t depth)
 
 template <typename T>
 Status forward(ConstTensorView<T> input, ConstTensorView<T> input_min, ConstTensorView<T> input_max,
-               TensorView<T> output, const QuantizeOptions &options, SliceRanges<T> *ranges_used) {
+               TensorView<T> output, const QuantizeOptions &options, SliceRanges<T> *ranges_used,
+               const Device &device) {
     runtime::install_hooks();
+    if (Status d = check_device(device); !d.ok()) return d;
 
     // TF's constructor checks.
     const int bits_limit = options.signed_input ? 62 : 63;
@@ -302,19 +409,26 @@ Status forward(ConstTensorView<T> input, ConstTensorView<T> input_min, ConstTens
     slice_buf.dim = slice_dims;
 
     HalideBuffer3<T> in_buf(input.data, view), out_buf(output.data, view);
-    runtime::CallContext ctx;
+    HalideBuffer1<T> min_buf(input_min.data, view.depth), max_buf(input_max.data, view.depth);
+    DeviceCall call(device);
+    call.tensor(&in_buf.buf, false);
+    call.tensor(&out_buf.buf, true);
+    call.host_memory(&slice_buf, true);
     const int round_mode = static_cast<int>(options.round_mode);
+    const KernelSet<T> &set = kernels<T>(device.kind);
     int rc;
     if (options.range_given) {
-        HalideBuffer1<T> min_buf(input_min.data, view.depth), max_buf(input_max.data, view.depth);
-        rc = kernels<T>().given(&ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode,
-                               &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf, &slice_buf);
+        call.host_memory(&min_buf.buf, false);
+        call.host_memory(&max_buf.buf, false);
+        rc = set.given(&call.ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
+                     &min_buf.buf, &max_buf.buf, &out_buf.buf, &slice_buf);
     } else {
-        auto kernel = view.inner >= kMinRowLength ? kernels<T>().rows : kernels<T>().columns;
-        rc = kernel(&ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
+        const int64_t min_row = device.kind == DeviceKind::kHost ? kMinRowLength : kGpuMinRowLength;
+        auto kernel = view.inner >= min_row ? set.rows : set.columns;
+        rc = kernel(&call.ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
                     &out_buf.buf, &slice_buf);
     }
-    s = kernel_status(rc, ctx);
+    s = call.finish(rc);
     if (!s.ok()) return s;
 
     if (ranges_used) {
@@ -330,8 +444,9 @@ Status forward(ConstTensorView<T> input, ConstTensorView<T> input_min, ConstTens
 template <typename T>
 Status gradient(ConstTensorView<T> gradients, ConstTensorView<T> input, ConstTensorView<T> input_min,
                 ConstTensorView<T> input_max, std::optional<int> api_axis, TensorView<T> input_backprop,
-                TensorView<T> input_min_backprop, TensorView<T> input_max_backprop) {
+                TensorView<T> input_min_backprop, TensorView<T> input_max_backprop, const Device &device) {
     runtime::install_hooks();
+    if (Status d = check_device(device); !d.ok()) return d;
 
     int64_t n = 0, ng = 0, nmin = 0, nmax = 0;
     Status s = check_view(input, "input", &n);
@@ -400,9 +515,15 @@ Status gradient(ConstTensorView<T> gradients, ConstTensorView<T> input, ConstTen
     if (n > 0) {
         HalideBuffer3<T> g_buf(gradients.data, view), in_buf(input.data, view), out_buf(input_backprop.data, view);
         HalideBuffer1<T> min_buf(input_min.data, view.depth), max_buf(input_max.data, view.depth);
-        runtime::CallContext ctx;
-        const int rc = kernels<T>().gradient(&ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
-        s = kernel_status(rc, ctx);
+        DeviceCall call(device);
+        call.tensor(&g_buf.buf, false);
+        call.tensor(&in_buf.buf, false);
+        call.tensor(&out_buf.buf, true);
+        call.host_memory(&min_buf.buf, false);
+        call.host_memory(&max_buf.buf, false);
+        const int rc = kernels<T>(device.kind).gradient(&call.ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf,
+                                                        &out_buf.buf);
+        s = call.finish(rc);
         if (!s.ok()) return s;
     }
     // No learned-range gradient in TF: both are zeros shaped like input_min.
@@ -413,32 +534,44 @@ Status gradient(ConstTensorView<T> gradients, ConstTensorView<T> input, ConstTen
 
 }  // namespace
 
+bool device_available(DeviceKind kind, std::string *why) {
+    Device d;
+    d.kind = kind;
+    Status s = check_device(d);
+    if (!s.ok() && why) *why = s.message();
+    return s.ok();
+}
+
 Status quantize_and_dequantize_v2(ConstTensorView<float> input, ConstTensorView<float> input_min,
                                   ConstTensorView<float> input_max, TensorView<float> output,
-                                  const QuantizeOptions &options, SliceRanges<float> *ranges_used) {
-    return forward<float>(input, input_min, input_max, output, options, ranges_used);
+                                  const QuantizeOptions &options, SliceRanges<float> *ranges_used,
+                                  const Device &device) {
+    return forward<float>(input, input_min, input_max, output, options, ranges_used, device);
 }
 
 Status quantize_and_dequantize_v2(ConstTensorView<double> input, ConstTensorView<double> input_min,
                                   ConstTensorView<double> input_max, TensorView<double> output,
-                                  const QuantizeOptions &options, SliceRanges<double> *ranges_used) {
-    return forward<double>(input, input_min, input_max, output, options, ranges_used);
+                                  const QuantizeOptions &options, SliceRanges<double> *ranges_used,
+                                  const Device &device) {
+    return forward<double>(input, input_min, input_max, output, options, ranges_used, device);
 }
 
 Status quantize_and_dequantize_v2_grad(ConstTensorView<float> gradients, ConstTensorView<float> input,
                                        ConstTensorView<float> input_min, ConstTensorView<float> input_max,
                                        std::optional<int> axis, TensorView<float> input_backprop,
-                                       TensorView<float> input_min_backprop, TensorView<float> input_max_backprop) {
+                                       TensorView<float> input_min_backprop, TensorView<float> input_max_backprop,
+                                       const Device &device) {
     return gradient<float>(gradients, input, input_min, input_max, axis, input_backprop, input_min_backprop,
-                           input_max_backprop);
+                           input_max_backprop, device);
 }
 
 Status quantize_and_dequantize_v2_grad(ConstTensorView<double> gradients, ConstTensorView<double> input,
                                        ConstTensorView<double> input_min, ConstTensorView<double> input_max,
                                        std::optional<int> axis, TensorView<double> input_backprop,
-                                       TensorView<double> input_min_backprop, TensorView<double> input_max_backprop) {
+                                       TensorView<double> input_min_backprop, TensorView<double> input_max_backprop,
+                                       const Device &device) {
     return gradient<double>(gradients, input, input_min, input_max, axis, input_backprop, input_min_backprop,
-                            input_max_backprop);
+                            input_max_backprop, device);
 }
 
 }  // namespace qdq

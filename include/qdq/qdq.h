@@ -115,6 +115,42 @@ struct SliceRanges {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Where a call runs. The caller chooses per call; qdq never guesses from a pointer.
+enum class DeviceKind { kHost = 0, kCuda = 1, kOpenCL = 2 };
+
+struct Device {
+    DeviceKind kind = DeviceKind::kHost;
+    // kCuda: `input`, `output`, `gradients` and `input_backprop` are CUDA device pointers
+    // (CUdeviceptr values) in `cuda_context` (a CUcontext; null: the context current on the
+    // calling thread, else device 0's primary context, the one the CUDA runtime API and
+    // frameworks such as PyTorch use). Kernels run on `cuda_stream` (a CUstream; null: the
+    // legacy default stream). As in TensorFlow (HostMemory), input_min/input_max, ranges_used
+    // and the min/max backprops stay in host memory; they are staged through the device, so a
+    // CUDA call returns once its work on the stream is complete.
+    void *cuda_context = nullptr;
+    void *cuda_stream = nullptr;
+
+    static Device Host() { return {}; }
+    static Device Cuda(void *context = nullptr, void *stream = nullptr) {
+        Device d;
+        d.kind = DeviceKind::kCuda;
+        d.cuda_context = context;
+        d.cuda_stream = stream;
+        return d;
+    }
+    // kOpenCL: every tensor is in host memory; qdq runs the GPU kernels on the first OpenCL
+    // device (PoCL on a CPU is enough) and copies through it. For testing GPU schedules.
+    static Device OpenCL() {
+        Device d;
+        d.kind = DeviceKind::kOpenCL;
+        return d;
+    }
+};
+
+// Whether calls on `kind` can run here (driver found, a device present); if not, why.
+bool device_available(DeviceKind kind, std::string *why = nullptr);
+
+// ---------------------------------------------------------------------------------------------
 // Forward: tf.quantization.quantize_and_dequantize_v2 (the QuantizeAndDequantizeV4 op).
 // input_min / input_max are read only when options.range_given (a 1-element tensor per-tensor,
 // a rank-1 tensor of length shape[axis] per-axis). `output` must have input's shape and may be
@@ -122,11 +158,11 @@ struct SliceRanges {
 Status quantize_and_dequantize_v2(ConstTensorView<float> input, ConstTensorView<float> input_min,
                                   ConstTensorView<float> input_max, TensorView<float> output,
                                   const QuantizeOptions &options = {},
-                                  SliceRanges<float> *ranges_used = nullptr);
+                                  SliceRanges<float> *ranges_used = nullptr, const Device &device = {});
 Status quantize_and_dequantize_v2(ConstTensorView<double> input, ConstTensorView<double> input_min,
                                   ConstTensorView<double> input_max, TensorView<double> output,
                                   const QuantizeOptions &options = {},
-                                  SliceRanges<double> *ranges_used = nullptr);
+                                  SliceRanges<double> *ranges_used = nullptr, const Device &device = {});
 
 // Gradient: tf.raw_ops.QuantizeAndDequantizeV4Grad. input_backprop = gradients where
 // input_min <= input <= input_max (the raw given range, bounds inclusive), 0 elsewhere.
@@ -137,12 +173,12 @@ Status quantize_and_dequantize_v2_grad(ConstTensorView<float> gradients, ConstTe
                                        ConstTensorView<float> input_min, ConstTensorView<float> input_max,
                                        std::optional<int> axis, TensorView<float> input_backprop,
                                        TensorView<float> input_min_backprop = {},
-                                       TensorView<float> input_max_backprop = {});
+                                       TensorView<float> input_max_backprop = {}, const Device &device = {});
 Status quantize_and_dequantize_v2_grad(ConstTensorView<double> gradients, ConstTensorView<double> input,
                                        ConstTensorView<double> input_min, ConstTensorView<double> input_max,
                                        std::optional<int> axis, TensorView<double> input_backprop,
                                        TensorView<double> input_min_backprop = {},
-                                       TensorView<double> input_max_backprop = {});
+                                       TensorView<double> input_max_backprop = {}, const Device &device = {});
 
 // ---------------------------------------------------------------------------------------------
 // Runtime controls.
