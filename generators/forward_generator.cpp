@@ -66,8 +66,9 @@ public:
         Expr min_q = cast(t, select(signed_input, select(narrow_range, 1 - half, -half), cast<int64_t>(0)));
         Expr max_q = cast(t, select(signed_input, half - 1, 2 * half - 1));
         Expr lo = raw_range(v.c)[0], hi = raw_range(v.c)[1];
-        Expr scale_from_min = select(min_q * lo > 0, min_q / lo, t.max());
-        Expr scale_from_max = select(max_q * hi > 0, max_q / hi, t.max());
+        Expr t_max = largest_finite(t);
+        Expr scale_from_min = select(min_q * lo > 0, min_q / lo, t_max);
+        Expr scale_from_max = select(max_q * hi > 0, max_q / hi, t_max);
         Expr min_side = scale_from_min < scale_from_max;  // ties: the max side decides
         Expr inverse = select(min_side, lo / min_q, hi / max_q);
         Func slice("slice");  // {scale, inverse scale, adjusted min, adjusted max}
@@ -93,8 +94,8 @@ public:
             Var ct("ct"), ci("ci");
             slice.compute_root().gpu_tile(v.c, ct, ci, 64, TailStrategy::GuardWithIf);
             Func(*slice_ranges).unroll(k).gpu_tile(v.c, ct, ci, 64, TailStrategy::GuardWithIf);
-            schedule_elementwise_gpu(even, v, inner, t, get_target());
-            schedule_elementwise_gpu(Func(*output), v, inner, t, get_target());
+            schedule_elementwise_gpu(even, v, inner, depth, t, get_target());
+            schedule_elementwise_gpu(Func(*output), v, inner, depth, t, get_target());
         } else {
             const int natural = get_target().natural_vector_size(t);
             slice.compute_root();
@@ -105,6 +106,16 @@ public:
 
 private:
     TensorVars v;
+
+    // numeric_limits<T>::max(). Halide 21's GPU back ends (CUDA and OpenCL) emit that constant
+    // as infinity (seen in the PTX: 0f7F800000), so on GPUs it is built from its bits plus a
+    // run-time zero (num_bits >> 8; num_bits < 63) that the simplifier cannot fold back.
+    Expr largest_finite(Type t) {
+        if (!get_target().has_gpu_feature()) return t.max();
+        const Type kt = Int(t.bits());
+        const Expr bits = t.bits() == 32 ? Expr(INT32_C(0x7f7fffff)) : Expr(INT64_C(0x7fefffffffffffff));
+        return reinterpret(t, bits + cast(kt, num_bits >> 8));
+    }
 
     Expr min_key(Expr value) {
         return select(is_nan(value), key_of_constant(value.type(), INFINITY), ordered_key(value));
@@ -128,46 +139,47 @@ private:
         const int max_seg = gpu ? kGpuThreads * 64 : kTaskElements;
         Expr seg_len = min(max_seg, (inner / lanes) * lanes);
         Expr num_segs = (inner + seg_len - 1) / seg_len;
-        Var u("u"), s("s");
+        Var u("u"), item("item"), s("s");
 
-        Func lane_keys("lane_keys");  // (u, s, c, o)
+        // One work item per segment: item = s + num_segs * (c + depth * o). A 1-D item keeps
+        // each item's scratch (lanes x 2 keys) exact: no fused-variable bounds to over-allocate.
+        Expr seg = item % num_segs, row = item / num_segs;
+        Expr c_of = row % depth, o_of = row / depth;
+        Func lane_keys("lane_keys");  // (u, item)
         RDom j(0, seg_len / lanes, "j");
-        Expr start = min(s * seg_len, inner - seg_len);
-        Expr value = (*input)(start + j * lanes + u, v.c, v.o);
-        lane_keys(u, s, v.c, v.o) = identity_keys();
-        lane_keys(u, s, v.c, v.o) = Tuple(min(lane_keys(u, s, v.c, v.o)[0], min_key(value)),
-                                          max(lane_keys(u, s, v.c, v.o)[1], max_key(value)));
+        Expr start = min(seg * seg_len, inner - seg_len);
+        Expr value = (*input)(start + j * lanes + u, c_of, o_of);
+        lane_keys(u, item) = identity_keys();
+        lane_keys(u, item) =
+            Tuple(min(lane_keys(u, item)[0], min_key(value)), max(lane_keys(u, item)[1], max_key(value)));
 
-        Func seg_keys("seg_keys");  // (s, c, o)
+        Func seg_keys("seg_keys");  // (item)
         RDom ru(0, lanes, "ru");
-        seg_keys(s, v.c, v.o) = identity_keys();
-        seg_keys(s, v.c, v.o) = Tuple(min(seg_keys(s, v.c, v.o)[0], lane_keys(ru, s, v.c, v.o)[0]),
-                                      max(seg_keys(s, v.c, v.o)[1], lane_keys(ru, s, v.c, v.o)[1]));
+        seg_keys(item) = identity_keys();
+        seg_keys(item) = Tuple(min(seg_keys(item)[0], lane_keys(ru, item)[0]), max(seg_keys(item)[1], lane_keys(ru, item)[1]));
+        Func partials("partials");  // (s, c, o)
+        partials(s, v.c, v.o) = seg_keys(s + num_segs * (v.c + depth * v.o));
 
-        Var sco("sco"), so("so");
         seg_keys.compute_root();
-        seg_keys.fuse(s, v.c, so).fuse(so, v.o, sco);
-        seg_keys.update().fuse(s, v.c, so).fuse(so, v.o, sco);
         if (gpu) {
             // One block per segment, one thread per lane.
-            seg_keys.gpu_blocks(sco);
-            seg_keys.update().gpu_blocks(sco);
-            lane_keys.compute_at(seg_keys, sco).gpu_threads(u);
+            seg_keys.gpu_blocks(item);
+            seg_keys.update().gpu_blocks(item);
+            lane_keys.compute_at(seg_keys, item).gpu_threads(u);
             lane_keys.update().gpu_threads(u);
-            return combine_partials_gpu(seg_keys, num_segs, outer);
+            return combine_partials_gpu(partials, num_segs, outer);
         }
         // CPU: one task per segment.
         Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
         const int natural = get_target().natural_vector_size(Int(t.bits()));
-        seg_keys.specialize(big).parallel(sco);
-        seg_keys.update().specialize(big).parallel(sco);
-        lane_keys.compute_at(seg_keys, sco).vectorize(u, natural);
+        seg_keys.update().specialize(big).parallel(item);
+        lane_keys.compute_at(seg_keys, item).vectorize(u, natural);
         lane_keys.update().reorder(u, j).vectorize(u, natural);
 
         Func keys("range_keys");  // (c)
         RDom r(0, num_segs, 0, outer, "r");
         keys(v.c) = identity_keys();
-        keys(v.c) = Tuple(min(keys(v.c)[0], seg_keys(r.x, v.c, r.y)[0]), max(keys(v.c)[1], seg_keys(r.x, v.c, r.y)[1]));
+        keys(v.c) = Tuple(min(keys(v.c)[0], partials(r.x, v.c, r.y)[0]), max(keys(v.c)[1], partials(r.x, v.c, r.y)[1]));
         keys.compute_root();
         return keys;
     }

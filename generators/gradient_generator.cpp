@@ -38,7 +38,7 @@ public:
         require_dense(*input_backprop);
         Expr inner = input->dim(0).extent(), depth = input->dim(1).extent(), outer = input->dim(2).extent();
         if (get_target().has_gpu_feature()) {
-            schedule_elementwise_gpu(Func(*input_backprop), v, inner, t, get_target());
+            schedule_elementwise_gpu(Func(*input_backprop), v, inner, depth, t, get_target());
         } else {
             schedule_elementwise_cpu(Func(*input_backprop), v, inner, depth, outer,
                                      get_target().natural_vector_size(t));

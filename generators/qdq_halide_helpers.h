@@ -4,6 +4,9 @@
 
 #include "Halide.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace qdq_gen {
 
 using namespace Halide;
@@ -71,8 +74,18 @@ inline Expr from_ordered_key(Expr k, Type float_type) {
     return reinterpret(float_type, ordered_key(reinterpret(float_type, k)));
 }
 
+// The key of a constant, folded here to an integer literal (Halide's OpenCL C for a
+// reinterpreted float constant does not compile on PoCL).
 inline Expr key_of_constant(Type float_type, double value) {
-    return ordered_key(cast(float_type, Expr(value)));
+    if (float_type.bits() == 32) {
+        const float f = static_cast<float>(value);
+        int32_t b;
+        std::memcpy(&b, &f, sizeof b);
+        return Expr(b ^ ((b >> 31) & INT32_C(0x7fffffff)));
+    }
+    int64_t b;
+    std::memcpy(&b, &value, sizeof b);
+    return Expr(b ^ ((b >> 63) & INT64_C(0x7fffffffffffffff)));
 }
 
 // CPU schedule of an element-wise output over the (x, c, o) view. `natural` is the number
@@ -112,7 +125,8 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
 // (a float4 / double2 load and store). Blocks are numbered in one fused grid dimension, so no
 // extent meets the 65535 limit of the others. GuardWithIf: nothing is computed twice, so the
 // output may alias the input.
-inline void schedule_elementwise_gpu(Stage out, const TensorVars &v, Expr inner, Type t, const Target &target) {
+inline void schedule_elementwise_gpu(Stage out, const TensorVars &v, Expr inner, Expr depth, Type t,
+                                     const Target &target) {
     // Halide 21's OpenCL back end cannot emit guarded vector loads (EliminateBoolVectors), and
     // its PTX back end mis-declares the f64 mul.rn intrinsic on vectors, so those threads move
     // one element: the same tiling, one lane.
@@ -130,15 +144,20 @@ inline void schedule_elementwise_gpu(Stage out, const TensorVars &v, Expr inner,
         rows.fuse(xo, v.c, b).fuse(b, v.o, b2).gpu_blocks(b2).gpu_threads(xt);
     }
 
-    // The last axis (inner == 1): channels are contiguous; 32 x vec channels by 8 rows a block.
-    Stage last_axis = out.specialize(inner == 1);
-    last_axis.split(v.c, co, ci, 32 * vec, TailStrategy::GuardWithIf).split(ci, xt, xv, vec);
-    if (vec > 1) last_axis.vectorize(xv);
-    last_axis.split(v.o, oo, oi, 8, TailStrategy::GuardWithIf)
-        .reorder(xv, xt, oi, v.x, co, oo)
-        .fuse(co, oo, b)
-        .gpu_blocks(b)
-        .gpu_threads(xt, oi);
+    // The last axis (inner == 1): channels are contiguous; 32 x vec channels by 8 rows a block
+    // (whole vectors when the channels fill whole tiles).
+    for (TailStrategy tail : {TailStrategy::RoundUp, TailStrategy::GuardWithIf}) {
+        const int tile = 32 * vec;
+        Stage last_axis = tail == TailStrategy::RoundUp ? out.specialize(inner == 1 && depth % tile == 0)
+                                                        : out.specialize(inner == 1);
+        last_axis.split(v.c, co, ci, tile, tail).split(ci, xt, xv, vec);
+        if (vec > 1) last_axis.vectorize(xv);
+        last_axis.split(v.o, oo, oi, 8, TailStrategy::GuardWithIf)
+            .reorder(xv, xt, oi, v.x, co, oo)
+            .fuse(co, oo, b)
+            .gpu_blocks(b)
+            .gpu_threads(xt, oi);
+    }
 
     // Short rows: 32 x-positions by 8 (channel, outer) rows a block.
     out.split(v.x, xo, xt, 32, TailStrategy::GuardWithIf)

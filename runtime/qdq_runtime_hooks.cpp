@@ -116,6 +116,9 @@ void install_hooks() {
     static std::once_flag once;
     std::call_once(once, [] {
         halide_set_error_handler(error_handler);
+        // Device staging buffers (host-memory ranges) come from a cache, not cuMemAlloc/cuMemFree
+        // per call.
+        halide_reuse_device_allocations(nullptr, true);
 #if QDQ_HAS_CUDA
         halide_set_cuda_acquire_context(acquire_cuda_context);
         halide_set_cuda_release_context(release_cuda_context);

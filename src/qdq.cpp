@@ -271,6 +271,9 @@ private:
 #if QDQ_HAS_CUDA
         for (int i = 0; i < num_wrapped_; ++i) halide_cuda_detach_device_ptr(&ctx, wrapped_[i]);
 #endif
+        // Staging buffers go back to Halide's allocation cache (halide_reuse_device_allocations),
+        // so the next call may refill them: wait for this call's kernels on the stream first.
+        if (num_staged_ > 0) halide_device_sync(&ctx, staged_[0]);
         for (int i = 0; i < num_staged_; ++i) halide_device_free(&ctx, staged_[i]);
         num_wrapped_ = num_staged_ = num_to_host_ = 0;
     }
