@@ -9,6 +9,8 @@
 // so no FMA contraction or reassociation touches the arithmetic.
 #include "qdq_halide_helpers.h"
 
+#include <limits>
+
 namespace qdq_gen {
 
 class QuantizeDequantizeForward : public Generator<QuantizeDequantizeForward> {
@@ -80,7 +82,7 @@ public:
         Expr x = (*input)(v.x, v.c, v.o);
         Expr y = range_given ? clamp_like_eigen(x, slice(v.c)[2], slice(v.c)[3]) : x;
         Expr scaled = separately_rounded_product(y, scale, get_target());
-        Expr rounded = select(round_mode == 0, round(scaled), floor(scaled + cast(t, Expr(0.5))));
+        Expr rounded = select(round_mode == 0, round_half_to_even(scaled), floor_exact(scaled + cast(t, Expr(0.5))));
         (*output)(v.x, v.c, v.o) = rounded * inv;
 
         (*slice_ranges)(v.c, k) = mux(k, {slice(v.c)[2], slice(v.c)[3], slice(v.c)[0], slice(v.c)[1]});
@@ -107,14 +109,16 @@ public:
 private:
     TensorVars v;
 
-    // numeric_limits<T>::max(). Halide 21's GPU back ends (CUDA and OpenCL) emit that constant
-    // as infinity (seen in the PTX: 0f7F800000), so on GPUs it is built from its bits plus a
-    // run-time zero (num_bits >> 8; num_bits < 63) that the simplifier cannot fold back.
+    // numeric_limits<T>::max(), TF's "no constraint" scale. (Halide's Type::max() is +inf for
+    // floating-point types, which would turn 0 * scale into NaN.) Halide 21's OpenCL C printer
+    // rounds a double constant this large up to infinity, so there it is built from its bits
+    // plus a run-time zero (num_bits >> 8; num_bits < 63) that cannot be folded back.
     Expr largest_finite(Type t) {
-        if (!get_target().has_gpu_feature()) return t.max();
-        const Type kt = Int(t.bits());
-        const Expr bits = t.bits() == 32 ? Expr(INT32_C(0x7f7fffff)) : Expr(INT64_C(0x7fefffffffffffff));
-        return reinterpret(t, bits + cast(kt, num_bits >> 8));
+        if (get_target().has_feature(Target::OpenCL)) {
+            const Expr bits = t.bits() == 32 ? Expr(INT32_C(0x7f7fffff)) : Expr(INT64_C(0x7fefffffffffffff));
+            return reinterpret(t, bits + cast(Int(t.bits()), num_bits >> 8));
+        }
+        return t.bits() == 32 ? Expr(std::numeric_limits<float>::max()) : Expr(std::numeric_limits<double>::max());
     }
 
     Expr min_key(Expr value) {
@@ -202,12 +206,15 @@ private:
             num_blocks = min((outer + rows_per_block - 1) / rows_per_block, max_blocks);
             rows_per_block = max(rows_per_block, (outer + num_blocks - 1) / max(num_blocks, 1));
         }
+        // Never more rows per block than there are rows (re-reading the last row is harmless
+        // but would cost a whole block of reads for a tiny tensor).
+        rows_per_block = clamp(rows_per_block, 1, max(outer, 1));
         Var b("b");
 
         Func block_keys("block_keys");  // (c, b)
         RDom r(0, inner, 0, rows_per_block, "r");
         // Rows past the end re-read the last row: harmless for min/max, and no branch.
-        Expr row = min(b * rows_per_block + r.y, outer - 1);
+        Expr row = clamp(b * rows_per_block + r.y, 0, max(outer - 1, 0));
         Expr value = (*input)(r.x, v.c, row);
         block_keys(v.c, b) = identity_keys();
         block_keys(v.c, b) = Tuple(min(block_keys(v.c, b)[0], min_key(value)), max(block_keys(v.c, b)[1], max_key(value)));

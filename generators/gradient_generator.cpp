@@ -29,7 +29,9 @@ public:
         const Type t = value_type;
         const TensorVars v;
         Expr x = (*input)(v.x, v.c, v.o);
-        Expr in_range = x >= (*input_min)(v.c) && x <= (*input_max)(v.c);
+        Expr lo = (*input_min)(v.c), hi = (*input_max)(v.c);
+        // Explicit NaN tests: Halide may rewrite x >= lo as !(x < lo), which is true for NaN.
+        Expr in_range = !is_nan(x) && !is_nan(lo) && !is_nan(hi) && x >= lo && x <= hi;
         (*input_backprop)(v.x, v.c, v.o) =
             (*gradients)(v.x, v.c, v.o) * select(in_range, cast(t, 1), cast(t, 0));
 

@@ -38,12 +38,45 @@ constexpr int kTaskElements = 1 << 15;
 // Threads per GPU block.
 constexpr int kGpuThreads = 256;
 
-// TF's clamp, in Eigen's operand order: cwiseMin(hi) then cwiseMax(lo). Written with
-// selects because Halide's min/max lower to vminps/vmaxps, which return the bound for a
-// NaN element; TF propagates the NaN (spec 6.12 and "measured pitfalls").
+// select(cond, a, b) for floats, done on the bit patterns: Halide's simplifier turns
+// select(a < b, a, b) into min(a, b), which lowers to vminps and loses NaN and the sign of zero.
+inline Expr select_bits(Expr cond, Expr a, Expr b) {
+    const Type it = Int(a.type().bits());
+    return reinterpret(a.type(), select(cond, reinterpret(it, a), reinterpret(it, b)));
+}
+
+// TF's clamp, in Eigen's operand order: cwiseMin(hi) then cwiseMax(lo), i.e.
+// t = hi < v ? hi : v; y = t < lo ? lo : t. A NaN element stays NaN (TF propagates it; spec
+// 6.12) and -0 stays -0 against a +0 bound.
 inline Expr clamp_like_eigen(Expr v, Expr lo, Expr hi) {
-    Expr t = select(hi < v, hi, v);
-    return select(t < lo, lo, t);
+    Expr t = select_bits(hi < v, hi, v);
+    return select_bits(t < lo, lo, t);
+}
+
+// 2^23 (float) or 2^52 (double): at and above it every value is an integer.
+inline Expr integer_threshold(Type t) {
+    return t.bits() == 32 ? Expr(8388608.0f) : Expr(4503599627370496.0);
+}
+
+// IEEE round-half-to-even (rint; TF's HALF_TO_EVEN on CPUs, spec 4.5), exact for every input:
+// |x| + 2^23 - 2^23 rounds to even in the default rounding mode; the sign is x's (so -0.3 gives
+// -0); NaN, infinities and |x| >= 2^23 pass through. Halide's round() is not used: on some
+// targets it goes through an integer conversion and breaks for large values and NaN.
+inline Expr round_half_to_even(Expr x) {
+    const Type t = x.type();
+    const Type it = Int(t.bits());
+    Expr big = integer_threshold(t);
+    Expr ax = abs(x);
+    Expr r = (ax + big) - big;
+    Expr sign = reinterpret(it, x) & cast(it, Expr(t.bits() == 32 ? INT64_C(-2147483648) : INT64_MIN));
+    Expr signed_r = reinterpret(t, reinterpret(it, r) | sign);
+    return select_bits(ax < big, signed_r, x);
+}
+
+// floor(x), exact for every input, from round_half_to_even (TF's HALF_UP is floor(x + 0.5)).
+inline Expr floor_exact(Expr x) {
+    Expr r = round_half_to_even(x);
+    return select_bits(x < r, r - cast(x.type(), 1), r);
 }
 
 // a * b, rounded to T on its own even where the product feeds an addition. On CPUs

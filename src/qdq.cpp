@@ -124,12 +124,14 @@ Status normalise_axis(std::optional<int> axis, int rank, bool gradient, std::opt
             return Status::InvalidArgument("Axis should be -1 or 0 or a positive value less than " +
                                            std::to_string(rank) + "but given axis value was " + std::to_string(a));
         }
-        return Status::InvalidArgument("Shape must be at least rank " + std::to_string(static_cast<int64_t>(a) + 1) +
-                                       " but is rank " + std::to_string(rank));
+        // TF computes axis + 1 in int32 (so INT32_MAX prints as -2147483648).
+        const auto wanted_rank = static_cast<int32_t>(static_cast<uint32_t>(a) + 1u);
+        return Status::InvalidArgument("Shape must be at least rank " + std::to_string(wanted_rank) + " but is rank " +
+                                       std::to_string(rank));
     }
     if (a < -rank) {
-        return Status::InvalidArgument("Axis must be at least " + std::to_string(-rank) + " for an input of rank " +
-                                       std::to_string(rank) + ". Found " + std::to_string(a));
+        // TF's wording, with the API's lower bound (-rank) in place of the raw op's -1.
+        return Status::InvalidArgument("Axis must be at least " + std::to_string(-rank) + ". Found " + std::to_string(a));
     }
     *out = a < 0 ? a + rank : a;
     return Status::Ok();
@@ -391,7 +393,12 @@ Status forward(ConstTensorView<T> input, ConstTensorView<T> input_min, ConstTens
     }
     s = view_fits(view);
     if (!s.ok()) return s;
-    if (n == 0) return Status::Ok();  // as TF: nothing to compute, nothing written
+    // An empty tensor: nothing to compute or write, as in TF, except the SliceRanges asked for
+    // (the ranges of empty slices), which the host kernel computes.
+    const bool empty = n == 0;
+    if (empty && !ranges_used) return Status::Ok();
+    const Device where = empty ? Device::Host() : device;
+    T dummy[1] = {T(0)};  // a null host pointer would make Halide run a bounds query
 
     // Per-slice results: (c, k), k = min, max, scale, inverse scale. Small tensors of
     // slices stay on the stack.
@@ -411,14 +418,21 @@ Status forward(ConstTensorView<T> input, ConstTensorView<T> input_min, ConstTens
     slice_buf.dimensions = 2;
     slice_buf.dim = slice_dims;
 
-    HalideBuffer3<T> in_buf(input.data, view), out_buf(output.data, view);
-    HalideBuffer1<T> min_buf(input_min.data, view.depth), max_buf(input_max.data, view.depth);
-    DeviceCall call(device);
+    // Empty: the kernel sees rows of no elements (outer 1, inner 0), so it reads nothing.
+    View3 kview = view;
+    if (empty) {
+        kview.inner = 0;
+        kview.outer = 1;
+    }
+    HalideBuffer3<T> in_buf(empty ? dummy : input.data, kview), out_buf(empty ? dummy : output.data, kview);
+    HalideBuffer1<T> min_buf(input_min.data ? input_min.data : dummy, view.depth),
+        max_buf(input_max.data ? input_max.data : dummy, view.depth);
+    DeviceCall call(where);
     call.tensor(&in_buf.buf, false);
     call.tensor(&out_buf.buf, true);
     call.host_memory(&slice_buf, true);
     const int round_mode = static_cast<int>(options.round_mode);
-    const KernelSet<T> &set = kernels<T>(device.kind);
+    const KernelSet<T> &set = kernels<T>(where.kind);
     int rc;
     if (options.range_given) {
         call.host_memory(&min_buf.buf, false);
@@ -426,8 +440,8 @@ Status forward(ConstTensorView<T> input, ConstTensorView<T> input_min, ConstTens
         rc = set.given(&call.ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
                      &min_buf.buf, &max_buf.buf, &out_buf.buf, &slice_buf);
     } else {
-        const int64_t min_row = device.kind == DeviceKind::kHost ? kMinRowLength : kGpuMinRowLength;
-        auto kernel = view.inner >= min_row ? set.rows : set.columns;
+        const int64_t min_row = where.kind == DeviceKind::kHost ? kMinRowLength : kGpuMinRowLength;
+        auto kernel = kview.inner >= min_row ? set.rows : set.columns;
         rc = kernel(&call.ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
                     &out_buf.buf, &slice_buf);
     }

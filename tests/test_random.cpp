@@ -1,0 +1,334 @@
+// Randomised bit-exact tests against the reference (reference.h), on every x86 code path, with
+// deterministic seeds. Coverage: ranks 0-6 and every axis (positive and negative), sizes around the
+// vector widths and the parallel threshold, exact ties, signed zeros, denormals, infinities, NaN,
+// empty tensors, in-place calls, every attribute combination, float and double, SliceRanges, and
+// many threads calling at once.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "qdq/qdq.h"
+#include "random_cases.h"
+#include "reference.h"
+#include "test_util.h"
+
+namespace {
+
+using namespace qdq_test;
+
+// Every num_bits worth distinguishing: small grids, the float/double mantissa edges, the maximum.
+const std::vector<int> &num_bits_list() {
+    static const std::vector<int> v = {1, 2, 3, 4, 5, 6, 7, 8, 16, 23, 24, 25, 31, 32, 52, 53, 61, 62};
+    return v;
+}
+
+std::vector<qdq::QuantizeOptions> all_attribute_combinations() {
+    std::vector<qdq::QuantizeOptions> all;
+    for (bool signed_input : {true, false})
+        for (int num_bits : num_bits_list()) {
+            if (signed_input && num_bits > 61) continue;
+            for (bool narrow : {false, true})
+                for (qdq::RoundMode mode : {qdq::RoundMode::HALF_TO_EVEN, qdq::RoundMode::HALF_UP})
+                    for (bool range_given : {false, true}) {
+                        qdq::QuantizeOptions o;
+                        o.signed_input = signed_input;
+                        o.num_bits = num_bits;
+                        o.narrow_range = narrow;
+                        o.round_mode = mode;
+                        o.range_given = range_given;
+                        all.push_back(o);
+                    }
+        }
+    return all;
+}
+
+qdq::QuantizeOptions random_options(Rng &rng) {
+    static const std::vector<qdq::QuantizeOptions> all = all_attribute_combinations();
+    return rng.pick(all);
+}
+
+RunOptions random_run(Rng &rng) {
+    RunOptions ro;
+    ro.in_place = rng.chance(0.3);
+    ro.ranges = rng.chance(0.5);
+    ro.offset = static_cast<size_t>(rng.integer(0, 3));
+    return ro;
+}
+
+void report(const FailureLog &log, const char *what) {
+    for (const std::string &e : log.first) FAIL_CHECK(e);
+    CHECK_MESSAGE(log.count == 0, log.count << " failing calls in " << std::string(what));
+}
+
+uint64_t isa_seed(qdq::Isa isa, uint64_t base) {
+    return base * 16 + static_cast<uint64_t>(isa);
+}
+
+template <typename T>
+void attribute_sweep(Rng &rng, FailureLog &log) {
+    for (qdq::QuantizeOptions o : all_attribute_combinations()) {
+        const int rank = static_cast<int>(rng.integer(0, 4));
+        const std::vector<int64_t> shape = random_shape(rng, rank, 9, 0.03);
+        o.axis = random_axis(rng, rank);
+        log.add(run_forward(make_forward_case<T>(rng, shape, o, ValueStyle{}), random_run(rng)));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("random forward: every attribute combination, float and double, every ISA") {
+    for_each_isa([](qdq::Isa isa) {
+        Rng rng(isa_seed(isa, 101));
+        FailureLog log;
+        for (int rep = 0; rep < 2; ++rep) {
+            attribute_sweep<float>(rng, log);
+            attribute_sweep<double>(rng, log);
+        }
+        report(log, "the attribute sweep");
+    });
+}
+
+TEST_CASE("random forward: ranks 0-6, every axis positive and negative") {
+    for_each_isa([](qdq::Isa isa) {
+        Rng rng(isa_seed(isa, 202));
+        FailureLog log;
+        for (int rank = 0; rank <= 6; ++rank) {
+            std::vector<std::optional<int>> axes = {std::nullopt};
+            for (int a = -rank; a < rank; ++a) axes.push_back(a);
+            for (std::optional<int> axis : axes) {
+                for (int rep = 0; rep < 2; ++rep) {
+                    const std::vector<int64_t> shape = random_shape(rng, rank, rank >= 5 ? 4 : 7);
+                    qdq::QuantizeOptions o = random_options(rng);
+                    o.axis = axis;
+                    if (rep == 0)
+                        log.add(run_forward(make_forward_case<float>(rng, shape, o, ValueStyle{}), random_run(rng)));
+                    else
+                        log.add(run_forward(make_forward_case<double>(rng, shape, o, ValueStyle{}), random_run(rng)));
+                }
+            }
+        }
+        report(log, "the rank/axis sweep");
+    });
+}
+
+TEST_CASE("random forward: sizes around the vector widths, misaligned pointers") {
+    std::vector<int64_t> sizes;
+    for (int64_t n = 1; n <= 67; ++n) sizes.push_back(n);
+    for (int64_t n : {127, 128, 129, 130, 255, 256, 257, 511, 512, 513, 1023, 1024, 1025}) sizes.push_back(n);
+    for_each_isa([&](qdq::Isa isa) {
+        Rng rng(isa_seed(isa, 303));
+        FailureLog log;
+        for (int64_t n : sizes) {
+            // Per-tensor; per-axis with inner 1; with inner n; many outer rows; a middle axis.
+            struct Layout {
+                std::vector<int64_t> shape;
+                std::optional<int> axis;
+            };
+            const std::vector<Layout> layouts = {{{n}, std::nullopt}, {{n}, -1},      {{2, n}, 0},
+                                                 {{n, 3}, -1},        {{3, n, 2}, 1}, {{n, 5}, std::nullopt}};
+            for (const Layout &lay : layouts) {
+                qdq::QuantizeOptions o = random_options(rng);
+                o.axis = lay.axis;
+                if (rng.chance(0.5))
+                    log.add(run_forward(make_forward_case<float>(rng, lay.shape, o, ValueStyle{}), random_run(rng)));
+                else
+                    log.add(run_forward(make_forward_case<double>(rng, lay.shape, o, ValueStyle{}), random_run(rng)));
+            }
+        }
+        report(log, "the size sweep");
+    });
+}
+
+TEST_CASE("random forward: large tensors around the parallel threshold, several thread counts") {
+    const std::vector<int64_t> sizes = {65535, 65536, 65537, 131071, 131077, 262144, 262145};
+    for_each_isa([&](qdq::Isa isa) {
+        Rng rng(isa_seed(isa, 404));
+        FailureLog log;
+        for (int64_t n : sizes) {
+            struct Layout {
+                std::vector<int64_t> shape;
+                std::optional<int> axis;
+            };
+            const std::vector<Layout> layouts = {
+                {{n}, std::nullopt}, {{4, n / 4}, 1}, {{n / 3, 3}, -1}, {{3, n / 3}, 0}, {{n / 64, 64}, 0}};
+            for (const Layout &lay : layouts) {
+                qdq::set_num_threads(rng.pick(std::vector<int>{0, 1, 2, 3, 7}));
+                qdq::QuantizeOptions o = random_options(rng);
+                o.axis = lay.axis;
+                RunOptions ro = random_run(rng);
+                if (rng.chance(0.5))
+                    log.add(run_forward(make_forward_case<float>(rng, lay.shape, o, ValueStyle{}), ro));
+                else
+                    log.add(run_forward(make_forward_case<double>(rng, lay.shape, o, ValueStyle{}), ro));
+            }
+            qdq::set_num_threads(static_cast<int>(rng.integer(0, 4)));
+            log.add(run_grad(make_grad_case<float>(rng, {n}, std::nullopt), GradAlias::kNone, true, 0));
+            log.add(run_grad(make_grad_case<double>(rng, {n / 8, 8}, 1), GradAlias::kGradients, false, 1));
+        }
+        qdq::set_num_threads(0);
+        report(log, "the large-tensor sweep");
+    });
+}
+
+TEST_CASE("random forward: exact ties at (k+0.5)/scale, both rounding modes") {
+    for_each_isa([](qdq::Isa isa) {
+        Rng rng(isa_seed(isa, 505));
+        FailureLog log;
+        GenStats f_stats, d_stats;
+        for (qdq::QuantizeOptions o : all_attribute_combinations()) {
+            o.axis = rng.chance(0.5) ? std::nullopt : std::optional<int>(1);
+            const std::vector<int64_t> shape = {3, 4, 67};
+            log.add(run_forward(make_forward_case<float>(rng, shape, o, tie_heavy_style(), &f_stats), random_run(rng)));
+            log.add(
+                run_forward(make_forward_case<double>(rng, shape, o, tie_heavy_style(), &d_stats), random_run(rng)));
+        }
+        report(log, "the tie sweep");
+        // The generator must really produce ties, or this test proves nothing.
+        CHECK(f_stats.ties > 20000);
+        CHECK(d_stats.ties > 20000);
+    });
+}
+
+TEST_CASE("random forward: signed zeros, denormals, infinities and NaN") {
+    for_each_isa([](qdq::Isa isa) {
+        Rng rng(isa_seed(isa, 606));
+        FailureLog log;
+        for (int rep = 0; rep < 300; ++rep) {
+            const int rank = static_cast<int>(rng.integer(1, 3));
+            const std::vector<int64_t> shape = random_shape(rng, rank, 40);
+            qdq::QuantizeOptions o = random_options(rng);
+            o.axis = random_axis(rng, rank);
+            if (rep % 2)
+                log.add(run_forward(make_forward_case<float>(rng, shape, o, special_heavy_style()), random_run(rng)));
+            else
+                log.add(run_forward(make_forward_case<double>(rng, shape, o, special_heavy_style()), random_run(rng)));
+        }
+        report(log, "the special-value sweep");
+    });
+}
+
+TEST_CASE("random forward: empty tensors") {
+    const std::vector<std::vector<int64_t>> shapes = {{0}, {0, 3}, {3, 0}, {2, 0, 5}, {0, 0}, {4, 3, 0}, {1, 0, 1, 7}};
+    for_each_isa([&](qdq::Isa isa) {
+        Rng rng(isa_seed(isa, 707));
+        FailureLog log;
+        for (const std::vector<int64_t> &shape : shapes) {
+            const int rank = static_cast<int>(shape.size());
+            for (int a = -rank - 1; a < rank; ++a) {  // -rank-1 stands for "no axis"
+                for (bool range_given : {false, true}) {
+                    qdq::QuantizeOptions o = random_options(rng);
+                    o.range_given = range_given;
+                    if (a >= -rank) o.axis = a;
+                    // SliceRanges asked for are written even for an empty tensor (empty slices: min +inf,
+                    // max -inf, adjusted as TF would).
+                    RunOptions ro = random_run(rng);
+                    ro.ranges = true;
+                    log.add(run_forward(make_forward_case<float>(rng, shape, o, ValueStyle{}), ro));
+                    log.add(run_forward(make_forward_case<double>(rng, shape, o, ValueStyle{}), ro));
+                }
+            }
+            // Null data is fine for an empty tensor.
+            std::vector<float> mn{-1.0f}, mx{1.0f};
+            qdq::QuantizeOptions o;
+            o.range_given = true;
+            const qdq::Status s = qdq::quantize_and_dequantize_v2(
+                qdq::ConstTensorView<float>{nullptr, make_shape(shape)}, qdq::ConstTensorView<float>{mn.data(), {}},
+                qdq::ConstTensorView<float>{mx.data(), {}}, qdq::TensorView<float>{nullptr, make_shape(shape)}, o);
+            if (!s.ok()) log.add("empty " + shape_str(shape) + " with null data: " + s.ToString());
+            const qdq::Status gs = qdq::quantize_and_dequantize_v2_grad(
+                qdq::ConstTensorView<float>{nullptr, make_shape(shape)},
+                qdq::ConstTensorView<float>{nullptr, make_shape(shape)}, qdq::ConstTensorView<float>{mn.data(), {}},
+                qdq::ConstTensorView<float>{mx.data(), {}}, std::nullopt,
+                qdq::TensorView<float>{nullptr, make_shape(shape)});
+            if (!gs.ok()) log.add("gradient, empty " + shape_str(shape) + " with null data: " + gs.ToString());
+            for (int a = -rank; a < rank; ++a)
+                log.add(run_grad(make_grad_case<double>(rng, shape, a), GradAlias::kNone, true, 0));
+        }
+        report(log, "the empty-tensor sweep");
+    });
+}
+
+TEST_CASE("random gradient: ranks 0-6, every axis, in place, specials") {
+    for_each_isa([](qdq::Isa isa) {
+        Rng rng(isa_seed(isa, 808));
+        FailureLog log;
+        for (int rank = 0; rank <= 6; ++rank) {
+            std::vector<std::optional<int>> axes = {std::nullopt};
+            for (int a = -rank; a < rank; ++a) axes.push_back(a);
+            for (std::optional<int> axis : axes) {
+                for (GradAlias alias : {GradAlias::kNone, GradAlias::kGradients, GradAlias::kInput}) {
+                    const std::vector<int64_t> shape = random_shape(rng, rank, rank >= 5 ? 4 : 9);
+                    const bool backprops = rng.chance(0.7);
+                    const size_t offset = static_cast<size_t>(rng.integer(0, 3));
+                    log.add(run_grad(make_grad_case<float>(rng, shape, axis), alias, backprops, offset));
+                    log.add(run_grad(make_grad_case<double>(rng, shape, axis), alias, backprops, offset));
+                }
+            }
+        }
+        for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 129, 257, 1025}) {
+            log.add(run_grad(make_grad_case<float>(rng, {n}, std::nullopt), GradAlias::kNone, true, 1));
+            log.add(run_grad(make_grad_case<double>(rng, {2, n}, -1), GradAlias::kInput, false, 3));
+        }
+        report(log, "the gradient sweep");
+    });
+}
+
+TEST_CASE("concurrency: 8 threads calling at once, mixed calls") {
+    qdq_test::GlobalControlsGuard guard;
+    Rng rng(909);
+    // Each task owns its inputs and its precomputed expected result; run() only calls the library.
+    std::vector<std::function<std::string()>> tasks;
+    auto add_forward = [&](auto tag, std::vector<int64_t> shape, std::optional<int> axis, bool in_place) {
+        using T = decltype(tag);
+        qdq::QuantizeOptions o = random_options(rng);
+        o.axis = axis;
+        auto c = std::make_shared<ForwardCase<T>>(make_forward_case<T>(rng, shape, o, ValueStyle{}));
+        auto ref = std::make_shared<qdq_ref::ForwardResult<T>>(
+            qdq_ref::quantize_and_dequantize(c->x, c->shape, c->options, c->mn, c->mx));
+        RunOptions ro;
+        ro.in_place = in_place;
+        ro.ranges = true;
+        tasks.push_back([c, ref, ro] { return check_forward(*c, *ref, ro); });
+    };
+    auto add_grad = [&](auto tag, std::vector<int64_t> shape, std::optional<int> axis, GradAlias alias) {
+        using T = decltype(tag);
+        auto c = std::make_shared<GradCase<T>>(make_grad_case<T>(rng, shape, axis));
+        tasks.push_back([c, alias] { return run_grad(*c, alias, true, 0); });
+    };
+    add_forward(float{}, {1000}, std::nullopt, false);
+    add_forward(double{}, {17, 33}, 1, true);
+    add_forward(float{}, {131072 + 3}, std::nullopt, false);  // above the parallel threshold
+    add_forward(double{}, {3, 70000}, 0, false);
+    add_forward(float{}, {70000, 3}, -1, true);
+    add_forward(float{}, {2, 3, 4, 5}, -2, false);
+    add_grad(float{}, {5, 7}, 0, GradAlias::kNone);
+    add_grad(double{}, {100000}, std::nullopt, GradAlias::kGradients);
+    add_grad(float{}, {4, 40000}, -1, GradAlias::kInput);
+
+    std::atomic<int> failures{0};
+    std::mutex mu;
+    std::string first_error;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+            for (int iter = 0; iter < 12; ++iter) {
+                const std::string err = tasks[static_cast<size_t>(t * 5 + iter) % tasks.size()]();
+                if (!err.empty()) {
+                    ++failures;
+                    std::lock_guard<std::mutex> lock(mu);
+                    if (first_error.empty()) first_error = err;
+                }
+            }
+        });
+    }
+    for (std::thread &th : threads) th.join();
+    CHECK_MESSAGE(failures.load() == 0, failures.load() << " failing calls; first: " << first_error);
+}
