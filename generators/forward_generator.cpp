@@ -176,7 +176,12 @@ private:
         // CPU: one task per segment.
         Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
         const int natural = get_target().natural_vector_size(Int(t.bits()));
-        seg_keys.update().specialize(big).parallel(item);
+        // Tasks of about kTaskElements: several short segments per task.
+        Var it("it");
+        seg_keys.update()
+            .specialize(big)
+            .split(item, it, item, max(1, kTaskElements / seg_len), TailStrategy::GuardWithIf)
+            .parallel(it);
         lane_keys.compute_at(seg_keys, item).vectorize(u, natural);
         lane_keys.update().reorder(u, j).vectorize(u, natural);
 
@@ -232,12 +237,20 @@ private:
         const int natural = get_target().natural_vector_size(Int(t.bits()));
         Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
         block_keys.vectorize(v.c, natural, TailStrategy::GuardWithIf);
-        Stage update = block_keys.update();
-        update.split(v.c, co, ci, 1024, TailStrategy::GuardWithIf)
-            .reorder(ci, r.x, r.y, co, b)
-            .vectorize(ci, natural, TailStrategy::GuardWithIf)
-            .fuse(co, b, task);
-        update.specialize(big).parallel(task);
+        // inner == 1 (the last axis) gets its own branch: there the channels are contiguous,
+        // which Halide can only use when it knows the stride is 1 (otherwise: gathers).
+        for (bool last_axis : {true, false}) {
+            Stage update = last_axis ? block_keys.update().specialize(inner == 1) : block_keys.update();
+            // Many channels: chunks of 1024 channels are tasks of their own too.
+            Stage wide = update.specialize(depth >= 2048);
+            wide.split(v.c, co, ci, 1024, TailStrategy::GuardWithIf)
+                .reorder(ci, r.x, r.y, co, b)
+                .vectorize(ci, natural, TailStrategy::GuardWithIf)
+                .fuse(co, b, task);
+            wide.specialize(big).parallel(task);
+            update.reorder(v.c, r.x, r.y, b).vectorize(v.c, natural, TailStrategy::GuardWithIf);
+            update.specialize(big).parallel(b);
+        }
 
         Func keys("range_keys");  // (c)
         RDom rb(0, num_blocks, "rb");

@@ -130,16 +130,23 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
     Expr big = total >= kParallelThreshold;
     Var xo("xo"), xi("xi"), xc("xc"), task("task"), co("co");
 
-    // Rows of at least a vector (per-tensor, first and middle axes): vectorise along x.
-    // Large tensors: parallel over chunks of kTaskElements, each core streams contiguous
-    // memory. GuardWithIf everywhere: no element is computed twice, so the output may alias
-    // the input.
-    out.specialize(inner >= vec && big)
+    // Rows of at least kTaskElements (per-tensor, first axes): parallel over chunks of
+    // kTaskElements, so each core streams contiguous memory. GuardWithIf everywhere: no element
+    // is computed twice, so the output may alias the input.
+    out.specialize(inner >= kTaskElements && big)
         .split(v.x, xo, xi, kTaskElements, TailStrategy::GuardWithIf)
         .fuse(xo, v.c, xc)
         .fuse(xc, v.o, task)
         .parallel(task)
         .vectorize(xi, vec, TailStrategy::GuardWithIf);
+    // Shorter rows of at least a vector (middle axes): whole rows, grouped into tasks of about
+    // kTaskElements, vectorised along x.
+    Var row("row"), rt("rt");
+    out.specialize(inner >= vec && big)
+        .fuse(v.c, v.o, row)
+        .split(row, rt, row, max(1, kTaskElements / inner), TailStrategy::GuardWithIf)
+        .parallel(rt)
+        .vectorize(v.x, vec, TailStrategy::GuardWithIf);
     out.specialize(inner >= vec).vectorize(v.x, vec, TailStrategy::GuardWithIf);
 
     // The last axis (inner == 1): channels are contiguous, vectorise along c.
@@ -150,8 +157,11 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
         .vectorize(v.c, vec, TailStrategy::GuardWithIf);
     out.specialize(inner == 1 && depth >= vec).vectorize(v.c, vec, TailStrategy::GuardWithIf);
 
-    // Anything else (short rows, few channels): parallel over outer, scalar inside.
-    out.specialize(big).parallel(v.o);
+    // Anything else (short rows, few channels): blocks of outer rows in parallel, scalar inside.
+    Var ot("ot");
+    out.specialize(big)
+        .split(v.o, ot, v.o, max(1, kTaskElements / max(1, inner * depth)), TailStrategy::GuardWithIf)
+        .parallel(ot);
 }
 
 // GPU schedule of an element-wise output over the (x, c, o) view. Each thread moves 16 bytes
