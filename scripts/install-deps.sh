@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(g++ make git python3 python3-venv python3-pip doctest-dev nlohmann-json3-dev libbenchmark-dev)
+# Build and tests; PoCL runs the GPU (OpenCL) schedules on the CPU in the test suite; Eigen and
+# XNNPACK are benchmark peers.
+APT_PACKAGES=(g++ make git python3 python3-venv python3-pip doctest-dev nlohmann-json3-dev libbenchmark-dev
+              pocl-opencl-icd ocl-icd-libopencl1 libeigen3-dev libxnnpack-dev)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
