@@ -338,14 +338,15 @@ Status forward(ConstTensorView<T> input, ConstTensorView<T> input_min, ConstTens
         s = check_view(input_max, "input_max", &nmax);
         if (!s.ok()) return s;
         if (!axis) {
-            // TF CHECK-fails (aborts) on these; qdq rejects them.
-            if (nmin != 1) {
-                return Status::InvalidArgument("input_min must be a scalar (one element) if axis is unspecified, got shape " +
-                                               input_min.shape.DebugString());
+            // TF 2.21 rejects a non-scalar range here ("input_min must be a scalar."); older TF
+            // CHECK-failed (aborted) unless it held one element.
+            if (input_min.shape.rank() != 0) {
+                return Status::InvalidArgument("input_min must be a scalar. Got shape " + input_min.shape.DebugString() +
+                                               " with axis unspecified");
             }
-            if (nmax != 1) {
-                return Status::InvalidArgument("input_max must be a scalar (one element) if axis is unspecified, got shape " +
-                                               input_max.shape.DebugString());
+            if (input_max.shape.rank() != 0) {
+                return Status::InvalidArgument("input_max must be a scalar. Got shape " + input_max.shape.DebugString() +
+                                               " with axis unspecified");
             }
             const T lo = input_min.data[0], hi = input_max.data[0];
             if (!(lo <= hi)) return Status::InvalidArgument("Invalid range: input_min " + num(lo) + " > input_max " + num(hi));

@@ -328,10 +328,8 @@ ForwardCase<T> make_forward_case(Rng &rng, const std::vector<int64_t> &shape, co
         c.mx = his;
         if (options.axis) {
             c.mn_shape = c.mx_shape = {l.depth};
-        } else {  // any 1-element shape is accepted per-tensor
-            static const std::vector<std::vector<int64_t>> one_element = {{}, {}, {1}, {1, 1}};
-            c.mn_shape = rng.pick(one_element);
-            c.mx_shape = rng.pick(one_element);
+        } else {  // per-tensor: scalars (TF 2.21 rejects any other shape)
+            c.mn_shape = c.mx_shape = {};
         }
     } else {
         // Not read: garbage, min > max, shaped as TF's graph mode would want.

@@ -152,7 +152,7 @@ bool device_available(DeviceKind kind, std::string *why = nullptr);
 
 // ---------------------------------------------------------------------------------------------
 // Forward: tf.quantization.quantize_and_dequantize_v2 (the QuantizeAndDequantizeV4 op).
-// input_min / input_max are read only when options.range_given (a 1-element tensor per-tensor,
+// input_min / input_max are read only when options.range_given (a scalar per-tensor,
 // a rank-1 tensor of length shape[axis] per-axis). `output` must have input's shape and may be
 // the same memory as `input`. On error nothing is written to any output.
 Status quantize_and_dequantize_v2(ConstTensorView<float> input, ConstTensorView<float> input_min,
