@@ -73,34 +73,34 @@ public:
         Expr scale_from_max = select(max_q * hi > 0, max_q / hi, t_max);
         Expr min_side = scale_from_min < scale_from_max;  // ties: the max side decides
         Expr inverse = select(min_side, lo / min_q, hi / max_q);
-        Func slice("slice");  // {scale, inverse scale, adjusted min, adjusted max}
-        slice(v.c) = Tuple(select(min_side, scale_from_min, scale_from_max), inverse,
-                           select(min_side, lo, min_q * inverse), select(min_side, max_q * inverse, hi));
+        Func slice("slice");  // {adjusted min, adjusted max, scale, inverse scale}, inlined
+        slice(v.c) = Tuple(select(min_side, lo, min_q * inverse), select(min_side, max_q * inverse, hi),
+                           select(min_side, scale_from_min, scale_from_max), inverse);
+        // The per-slice values live in the slice_ranges output, computed first; the elements read
+        // them from there (no scratch allocation per call).
+        (*slice_ranges)(v.c, k) = mux(k, {slice(v.c)[0], slice(v.c)[1], slice(v.c)[2], slice(v.c)[3]});
 
-        Expr scale = slice(v.c)[0];
-        Expr inv = slice(v.c)[1];
+        Func ranges = *slice_ranges;
         Expr x = (*input)(v.x, v.c, v.o);
-        Expr y = range_given ? clamp_like_eigen(x, slice(v.c)[2], slice(v.c)[3]) : x;
-        Expr scaled = separately_rounded_product(y, scale, get_target());
+        Expr y = range_given ? clamp_like_eigen(x, ranges(v.c, 0), ranges(v.c, 1)) : x;
+        Expr scaled = separately_rounded_product(y, ranges(v.c, 2), get_target());
         Expr rounded = select(round_mode == 0, round_half_to_even(scaled), floor_exact(scaled + cast(t, Expr(0.5))));
-        (*output)(v.x, v.c, v.o) = rounded * inv;
-
-        (*slice_ranges)(v.c, k) = mux(k, {slice(v.c)[2], slice(v.c)[3], slice(v.c)[0], slice(v.c)[1]});
+        (*output)(v.x, v.c, v.o) = rounded * ranges(v.c, 3);
 
         // ---- schedule ----
         require_dense(*input);
         require_dense(*output);
         (*slice_ranges).bound(k, 0, 4);
+        slice_ranges->dim(0).set_min(0).set_stride(1);
+        slice_ranges->dim(1).set_min(0).set_extent(4).set_stride(slice_ranges->dim(0).extent());
         Stage even = Func(*output).specialize(round_mode == 0);  // one branch per call, not per element
         if (get_target().has_gpu_feature()) {
             Var ct("ct"), ci("ci");
-            slice.compute_root().gpu_tile(v.c, ct, ci, 64, TailStrategy::GuardWithIf);
             Func(*slice_ranges).unroll(k).gpu_tile(v.c, ct, ci, 64, TailStrategy::GuardWithIf);
             schedule_elementwise_gpu(even, v, inner, depth, t, get_target());
             schedule_elementwise_gpu(Func(*output), v, inner, depth, t, get_target());
         } else {
             const int natural = get_target().natural_vector_size(t);
-            slice.compute_root();
             schedule_elementwise_cpu(even, v, inner, depth, outer, natural);
             schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, natural);
         }

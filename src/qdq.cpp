@@ -306,8 +306,8 @@ Status check_slice_view(const TensorView<T> &t, const char *name, int64_t depth)
 }
 
 template <typename T>
-Status forward(ConstTensorView<T> input, ConstTensorView<T> input_min, ConstTensorView<T> input_max,
-               TensorView<T> output, const QuantizeOptions &options, SliceRanges<T> *ranges_used,
+Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_min, const ConstTensorView<T> &input_max,
+               const TensorView<T> &output, const QuantizeOptions &options, SliceRanges<T> *ranges_used,
                const Device &device) {
     runtime::install_hooks();
     if (Status d = check_device(device); !d.ok()) return d;
@@ -460,9 +460,10 @@ Status forward(ConstTensorView<T> input, ConstTensorView<T> input_min, ConstTens
 }
 
 template <typename T>
-Status gradient(ConstTensorView<T> gradients, ConstTensorView<T> input, ConstTensorView<T> input_min,
-                ConstTensorView<T> input_max, std::optional<int> api_axis, TensorView<T> input_backprop,
-                TensorView<T> input_min_backprop, TensorView<T> input_max_backprop, const Device &device) {
+Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &input,
+                const ConstTensorView<T> &input_min, const ConstTensorView<T> &input_max, std::optional<int> api_axis,
+                const TensorView<T> &input_backprop, const TensorView<T> &input_min_backprop,
+                const TensorView<T> &input_max_backprop, const Device &device) {
     runtime::install_hooks();
     if (Status d = check_device(device); !d.ok()) return d;
 
@@ -560,33 +561,35 @@ bool device_available(DeviceKind kind, std::string *why) {
     return s.ok();
 }
 
-Status quantize_and_dequantize_v2(ConstTensorView<float> input, ConstTensorView<float> input_min,
-                                  ConstTensorView<float> input_max, TensorView<float> output,
+Status quantize_and_dequantize_v2(const ConstTensorView<float> &input, const ConstTensorView<float> &input_min,
+                                  const ConstTensorView<float> &input_max, const TensorView<float> &output,
                                   const QuantizeOptions &options, SliceRanges<float> *ranges_used,
                                   const Device &device) {
     return forward<float>(input, input_min, input_max, output, options, ranges_used, device);
 }
 
-Status quantize_and_dequantize_v2(ConstTensorView<double> input, ConstTensorView<double> input_min,
-                                  ConstTensorView<double> input_max, TensorView<double> output,
+Status quantize_and_dequantize_v2(const ConstTensorView<double> &input, const ConstTensorView<double> &input_min,
+                                  const ConstTensorView<double> &input_max, const TensorView<double> &output,
                                   const QuantizeOptions &options, SliceRanges<double> *ranges_used,
                                   const Device &device) {
     return forward<double>(input, input_min, input_max, output, options, ranges_used, device);
 }
 
-Status quantize_and_dequantize_v2_grad(ConstTensorView<float> gradients, ConstTensorView<float> input,
-                                       ConstTensorView<float> input_min, ConstTensorView<float> input_max,
-                                       std::optional<int> axis, TensorView<float> input_backprop,
-                                       TensorView<float> input_min_backprop, TensorView<float> input_max_backprop,
+Status quantize_and_dequantize_v2_grad(const ConstTensorView<float> &gradients, const ConstTensorView<float> &input,
+                                       const ConstTensorView<float> &input_min, const ConstTensorView<float> &input_max,
+                                       std::optional<int> axis, const TensorView<float> &input_backprop,
+                                       const TensorView<float> &input_min_backprop,
+                                       const TensorView<float> &input_max_backprop,
                                        const Device &device) {
     return gradient<float>(gradients, input, input_min, input_max, axis, input_backprop, input_min_backprop,
                            input_max_backprop, device);
 }
 
-Status quantize_and_dequantize_v2_grad(ConstTensorView<double> gradients, ConstTensorView<double> input,
-                                       ConstTensorView<double> input_min, ConstTensorView<double> input_max,
-                                       std::optional<int> axis, TensorView<double> input_backprop,
-                                       TensorView<double> input_min_backprop, TensorView<double> input_max_backprop,
+Status quantize_and_dequantize_v2_grad(const ConstTensorView<double> &gradients, const ConstTensorView<double> &input,
+                                       const ConstTensorView<double> &input_min, const ConstTensorView<double> &input_max,
+                                       std::optional<int> axis, const TensorView<double> &input_backprop,
+                                       const TensorView<double> &input_min_backprop,
+                                       const TensorView<double> &input_max_backprop,
                                        const Device &device) {
     return gradient<double>(gradients, input, input_min, input_max, axis, input_backprop, input_min_backprop,
                             input_max_backprop, device);

@@ -155,12 +155,12 @@ bool device_available(DeviceKind kind, std::string *why = nullptr);
 // input_min / input_max are read only when options.range_given (a scalar per-tensor,
 // a rank-1 tensor of length shape[axis] per-axis). `output` must have input's shape and may be
 // the same memory as `input`. On error nothing is written to any output.
-Status quantize_and_dequantize_v2(ConstTensorView<float> input, ConstTensorView<float> input_min,
-                                  ConstTensorView<float> input_max, TensorView<float> output,
+Status quantize_and_dequantize_v2(const ConstTensorView<float> &input, const ConstTensorView<float> &input_min,
+                                  const ConstTensorView<float> &input_max, const TensorView<float> &output,
                                   const QuantizeOptions &options = {},
                                   SliceRanges<float> *ranges_used = nullptr, const Device &device = {});
-Status quantize_and_dequantize_v2(ConstTensorView<double> input, ConstTensorView<double> input_min,
-                                  ConstTensorView<double> input_max, TensorView<double> output,
+Status quantize_and_dequantize_v2(const ConstTensorView<double> &input, const ConstTensorView<double> &input_min,
+                                  const ConstTensorView<double> &input_max, const TensorView<double> &output,
                                   const QuantizeOptions &options = {},
                                   SliceRanges<double> *ranges_used = nullptr, const Device &device = {});
 
@@ -169,16 +169,16 @@ Status quantize_and_dequantize_v2(ConstTensorView<double> input, ConstTensorView
 // input_min / input_max: a scalar per-tensor, a rank-1 tensor of length shape[axis] per-axis.
 // The min/max backprops (zeros, shaped like input_min) may be omitted (data == nullptr).
 // input_backprop may be the same memory as gradients or input.
-Status quantize_and_dequantize_v2_grad(ConstTensorView<float> gradients, ConstTensorView<float> input,
-                                       ConstTensorView<float> input_min, ConstTensorView<float> input_max,
-                                       std::optional<int> axis, TensorView<float> input_backprop,
-                                       TensorView<float> input_min_backprop = {},
-                                       TensorView<float> input_max_backprop = {}, const Device &device = {});
-Status quantize_and_dequantize_v2_grad(ConstTensorView<double> gradients, ConstTensorView<double> input,
-                                       ConstTensorView<double> input_min, ConstTensorView<double> input_max,
-                                       std::optional<int> axis, TensorView<double> input_backprop,
-                                       TensorView<double> input_min_backprop = {},
-                                       TensorView<double> input_max_backprop = {}, const Device &device = {});
+Status quantize_and_dequantize_v2_grad(const ConstTensorView<float> &gradients, const ConstTensorView<float> &input,
+                                       const ConstTensorView<float> &input_min, const ConstTensorView<float> &input_max,
+                                       std::optional<int> axis, const TensorView<float> &input_backprop,
+                                       const TensorView<float> &input_min_backprop = {},
+                                       const TensorView<float> &input_max_backprop = {}, const Device &device = {});
+Status quantize_and_dequantize_v2_grad(const ConstTensorView<double> &gradients, const ConstTensorView<double> &input,
+                                       const ConstTensorView<double> &input_min, const ConstTensorView<double> &input_max,
+                                       std::optional<int> axis, const TensorView<double> &input_backprop,
+                                       const TensorView<double> &input_min_backprop = {},
+                                       const TensorView<double> &input_max_backprop = {}, const Device &device = {});
 
 // ---------------------------------------------------------------------------------------------
 // Runtime controls.
