@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # Build and tests; PoCL runs the GPU (OpenCL) schedules on the CPU in the test suite; Eigen and
 # XNNPACK are benchmark peers.
 APT_PACKAGES=(g++ make git python3 python3-venv python3-pip doctest-dev nlohmann-json3-dev libbenchmark-dev
-              pocl-opencl-icd ocl-icd-libopencl1 libeigen3-dev libxnnpack-dev)
+              pocl-opencl-icd ocl-icd-libopencl1 libeigen3-dev libxnnpack-dev libpthreadpool-dev)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
