@@ -84,7 +84,10 @@ public:
         Expr x = (*input)(v.x, v.c, v.o);
         Expr y = range_given ? clamp_like_eigen(x, ranges(v.c, 0), ranges(v.c, 1)) : x;
         Expr scaled = separately_rounded_product(y, ranges(v.c, 2), get_target());
-        Expr rounded = select(round_mode == 0, round_half_to_even(scaled), floor_exact(scaled + cast(t, Expr(0.5))));
+        Expr half_up_input = scaled + cast(t, Expr(0.5));
+        Expr rounded = native_rounding()
+                           ? select(round_mode == 0, round(scaled), floor(half_up_input))
+                           : select(round_mode == 0, round_half_to_even(scaled), floor_exact(half_up_input));
         (*output)(v.x, v.c, v.o) = rounded * ranges(v.c, 3);
 
         // ---- schedule ----
@@ -108,6 +111,15 @@ public:
 
 private:
     TensorVars v;
+
+    // Where Halide's round()/floor() are single IEEE instructions (x86 roundps from SSE4.1 on,
+    // PTX cvt.rni/cvt.rmi, OpenCL rint/floor), use them; elsewhere (baseline x86-64 goes through
+    // an integer conversion) the exact versions of qdq_halide_helpers.h. Every variant is tested
+    // bit for bit.
+    bool native_rounding() const {
+        const Target &target = get_target();
+        return target.has_gpu_feature() || target.has_feature(Target::SSE41) || target.arch != Target::X86;
+    }
 
     // numeric_limits<T>::max(), TF's "no constraint" scale. (Halide's Type::max() is +inf for
     // floating-point types, which would turn 0 * scale into NaN.) Halide 21's OpenCL C printer
