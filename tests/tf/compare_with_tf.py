@@ -701,6 +701,19 @@ def subnormal(a):
         return (a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)
 
 
+def slice_params(c):
+    """The [outer, depth, inner] layout of a case, its data as that view, each slice's raw range (given, or
+    the NaN-skipping min/max) and the spec's scale and step for it."""
+    o, d, i = layout(c.x.shape, c.axis_nn)
+    x3 = c.x.reshape(o, d, i)
+    if c.range_given:
+        lo, hi = c.fmin.reshape(-1), c.fmax.reshape(-1)
+    else:
+        lo, hi = np.nanmin(x3, axis=(0, 2)), np.nanmax(x3, axis=(0, 2))
+    _, _, sc, inv = q_params(c.T, c.signed, c.num_bits, c.narrow, lo, hi)
+    return (o, d, i), x3, lo, hi, sc, inv
+
+
 def ftz_forward_mask(c):
     """Elements of slices that TF's FTZ/DAZ can change: subnormal data, range, scale, step or outputs."""
     none = np.zeros(c.x.shape, bool)
@@ -708,13 +721,7 @@ def ftz_forward_mask(c):
         return none
     try:
         with _quiet(), np.errstate(all="ignore"):
-            o, d, i = layout(c.x.shape, c.axis_nn)
-            x3 = c.x.reshape(o, d, i)
-            if c.range_given:
-                lo, hi = c.fmin.reshape(-1), c.fmax.reshape(-1)
-            else:
-                lo, hi = np.nanmin(x3, axis=(0, 2)), np.nanmax(x3, axis=(0, 2))
-            _, _, sc, inv = q_params(c.T, c.signed, c.num_bits, c.narrow, lo, hi)
+            (o, d, i), x3, lo, hi, sc, inv = slice_params(c)
             ref = ref_forward(c.x, c.fmin, c.fmax, c).reshape(o, d, i)
             flag = (subnormal(x3).any(axis=(0, 2)) | subnormal(lo) | subnormal(hi) | subnormal(sc) | subnormal(inv)
                     | subnormal(ref).any(axis=(0, 2)))
@@ -782,13 +789,7 @@ def diagnose(c, grad=False):
     if not grad and c.axis_kind in ("valid", "none") and 0 < c.num_bits < (62 if c.signed else 63) and c.x.size:
         with _quiet(), np.errstate(all="ignore"):
             try:
-                o, d, i = layout(c.x.shape, c.axis_nn)
-                x3 = c.x.reshape(o, d, i)
-                if c.range_given:
-                    lo, hi = c.fmin.reshape(-1), c.fmax.reshape(-1)
-                else:
-                    lo, hi = np.nanmin(x3, axis=(0, 2)), np.nanmax(x3, axis=(0, 2))
-                _, _, sc, inv = q_params(c.T, c.signed, c.num_bits, c.narrow, lo, hi)
+                _, _, _, _, sc, inv = slice_params(c)
                 if has_subnormal(sc, inv):
                     notes.append("subnormal scale or inverse scale (TF flushes it to 0: FTZ/DAZ)")
                 if has_subnormal(ref_forward(c.x, c.fmin, c.fmax, c)):
