@@ -105,7 +105,9 @@ struct QuantizeOptions {
 
 // The range each slice actually used, after TensorFlow's adjustment, so that integer
 // quantisation parameters can be exported: q = round(clamp(x) * scale), x' = q * inverse_scale.
-// Each view must have `depth` elements (1 per-tensor, shape[axis] per-axis).
+// Each view must have `depth` elements (1 per-tensor, shape[axis] per-axis); a view with a null
+// `data` is not wanted. For an empty tensor they hold the ranges of empty slices (from the
+// given range, or min +inf / max -inf when computed).
 template <typename T>
 struct SliceRanges {
     TensorView<T> min;            // adjusted min_range
