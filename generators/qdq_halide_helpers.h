@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace qdq_gen {
 
@@ -139,15 +140,19 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
         .fuse(xc, v.o, task)
         .parallel(task)
         .vectorize(xi, vec, TailStrategy::GuardWithIf);
-    // Shorter rows of at least a vector (middle axes): whole rows, grouped into tasks of about
-    // kTaskElements, vectorised along x.
+    // Shorter rows (middle and first axes with many channels): whole rows, grouped into tasks of
+    // about kTaskElements, vectorised along x with the widest vector a row fills (down to 4 lanes).
     Var row("row"), rt("rt");
-    out.specialize(inner >= vec && big)
-        .fuse(v.c, v.o, row)
-        .split(row, rt, row, max(1, kTaskElements / inner), TailStrategy::GuardWithIf)
-        .parallel(rt)
-        .vectorize(v.x, vec, TailStrategy::GuardWithIf);
-    out.specialize(inner >= vec).vectorize(v.x, vec, TailStrategy::GuardWithIf);
+    std::vector<int> widths = {vec};
+    for (int w = natural; w >= 4; w /= 2) widths.push_back(w);
+    for (int w : widths) {
+        out.specialize(inner >= w && big)
+            .fuse(v.c, v.o, row)
+            .split(row, rt, row, max(1, kTaskElements / inner), TailStrategy::GuardWithIf)
+            .parallel(rt)
+            .vectorize(v.x, w, TailStrategy::GuardWithIf);
+        out.specialize(inner >= w).vectorize(v.x, w, TailStrategy::GuardWithIf);
+    }
 
     // The last axis (inner == 1): channels are contiguous, vectorise along c.
     Expr rows_per_task = max(1, kTaskElements / max(depth, 1));
