@@ -81,14 +81,42 @@ public:
         (*slice_ranges)(v.c, k) = mux(k, {slice(v.c)[0], slice(v.c)[1], slice(v.c)[2], slice(v.c)[3]});
 
         Func ranges = *slice_ranges;
+        const bool flushes = simd_flushes_subnormals(get_target(), t);
+        // One element of slice c: clamp (range given), round(y * scale), times the inverse scale.
+        auto quantize = [&](Expr x, Expr c) {
+            Expr y = range_given ? clamp_like_eigen(x, ranges(c, 0), ranges(c, 1), flushes) : x;
+            Expr scaled = separately_rounded_product(y, ranges(c, 2), get_target());
+            Expr half_up_input = scaled + cast(t, Expr(0.5));
+            Expr rounded = native_rounding()
+                               ? select(round_mode == 0, round(scaled), floor(half_up_input))
+                               : select(round_mode == 0, round_half_to_even(scaled), floor_exact(half_up_input));
+            return rounded * ranges(c, 3);
+        };
         Expr x = (*input)(v.x, v.c, v.o);
-        Expr y = range_given ? clamp_like_eigen(x, ranges(v.c, 0), ranges(v.c, 1)) : x;
-        Expr scaled = separately_rounded_product(y, ranges(v.c, 2), get_target());
-        Expr half_up_input = scaled + cast(t, Expr(0.5));
-        Expr rounded = native_rounding()
-                           ? select(round_mode == 0, round(scaled), floor(half_up_input))
-                           : select(round_mode == 0, round_half_to_even(scaled), floor_exact(half_up_input));
-        (*output)(v.x, v.c, v.o) = rounded * ranges(v.c, 3);
+        if (!flushes) {
+            (*output)(v.x, v.c, v.o) = quantize(x, v.c);
+        } else {
+            // ARMv7 NEON flushes subnormals (see simd_flushes_subnormals). With the comparisons on
+            // bit patterns, the vector code is exact for a slice whose scale lies in
+            // [2^-126, 2^125] and whose inverse scale is zero or normal: a subnormal y then gives
+            // |y * scale| < 0.5, which rounds to the same signed zero as the flushed y, and
+            // round(...) * inverse is an integer times a normal number, never subnormal. Other
+            // slices (tiny or enormous ranges, NaN) keep their input here and are quantised by
+            // the scalar (VFP, IEEE) update below, which reads them back; in place as well.
+            auto vector_exact = [&](Expr c) {
+                Expr scale_bits = reinterpret(Int(32), ranges(c, 2));
+                Expr inverse_magnitude = magnitude_bits(ranges(c, 3));
+                Expr scale_ok = scale_bits >= INT32_C(0x00800000) && scale_bits <= INT32_C(0x7e000000);
+                Expr inverse_ok = inverse_magnitude == 0 || (inverse_magnitude >= INT32_C(0x00800000) &&
+                                                             inverse_magnitude <= INT32_C(0x7f800000));
+                return scale_ok && inverse_ok;
+            };
+            (*output)(v.x, v.c, v.o) = select_bits(vector_exact(v.c), quantize(x, v.c), x);
+            RDom r(0, depth, 0, outer, "scalar_slices");  // (c, o); x stays a pure loop inside
+            r.where(!vector_exact(r.x));
+            (*output)(v.x, r.x, r.y) = quantize((*output)(v.x, r.x, r.y), r.x);
+            Func(*output).update(0).reorder(v.x, r.x, r.y);  // scalar on purpose: VFP is IEEE
+        }
 
         // ---- schedule ----
         require_dense(*input);
@@ -113,12 +141,15 @@ private:
     TensorVars v;
 
     // Where Halide's round()/floor() are single IEEE instructions (x86 roundps from SSE4.1 on,
-    // PTX cvt.rni/cvt.rmi, OpenCL rint/floor), use them; elsewhere (baseline x86-64 goes through
-    // an integer conversion) the exact versions of qdq_halide_helpers.h. Every variant is tested
-    // bit for bit.
+    // AArch64 frintn/frintm, PTX cvt.rni/cvt.rmi, OpenCL rint/floor), use them; elsewhere the
+    // exact versions of qdq_halide_helpers.h: baseline x86-64 goes through an integer conversion,
+    // and ARMv7 has no vector rounding instruction (LLVM calls floorf once per lane). Every
+    // variant is tested bit for bit.
     bool native_rounding() const {
         const Target &target = get_target();
-        return target.has_gpu_feature() || target.has_feature(Target::SSE41) || target.arch != Target::X86;
+        if (target.has_gpu_feature()) return true;
+        if (target.arch == Target::X86) return target.has_feature(Target::SSE41);
+        return target.arch == Target::ARM && target.bits == 64;
     }
 
     // numeric_limits<T>::max(), TF's "no constraint" scale. (Halide's Type::max() is +inf for
@@ -172,7 +203,8 @@ private:
         Func seg_keys("seg_keys");  // (item)
         RDom ru(0, lanes, "ru");
         seg_keys(item) = identity_keys();
-        seg_keys(item) = Tuple(min(seg_keys(item)[0], lane_keys(ru, item)[0]), max(seg_keys(item)[1], lane_keys(ru, item)[1]));
+        seg_keys(item) =
+            Tuple(min(seg_keys(item)[0], lane_keys(ru, item)[0]), max(seg_keys(item)[1], lane_keys(ru, item)[1]));
         Func partials("partials");  // (s, c, o)
         partials(s, v.c, v.o) = seg_keys(s + num_segs * (v.c + depth * v.o));
 
@@ -234,7 +266,8 @@ private:
         Expr row = clamp(b * rows_per_block + r.y, 0, max(outer - 1, 0));
         Expr value = (*input)(r.x, v.c, row);
         block_keys(v.c, b) = identity_keys();
-        block_keys(v.c, b) = Tuple(min(block_keys(v.c, b)[0], min_key(value)), max(block_keys(v.c, b)[1], max_key(value)));
+        block_keys(v.c, b) =
+            Tuple(min(block_keys(v.c, b)[0], min_key(value)), max(block_keys(v.c, b)[1], max_key(value)));
 
         Var co("co"), ci("ci"), task("task");
         block_keys.compute_root();

@@ -46,12 +46,45 @@ inline Expr select_bits(Expr cond, Expr a, Expr b) {
     return reinterpret(a.type(), select(cond, reinterpret(it, a), reinterpret(it, b)));
 }
 
+// ARMv7 NEON (arm-32) float32 arithmetic and comparisons always flush subnormal operands and
+// results to zero (the FPSCR.FZ setting only governs scalar VFP code, which Linux and Android
+// leave IEEE). Where this holds, the kernels compare floats on their bit patterns and hand the
+// slices whose arithmetic could meet a subnormal to scalar code (forward_generator.cpp).
+inline bool simd_flushes_subnormals(const Target &target, Type t) {
+    return t == Float(32) && target.arch == Target::ARM && target.bits == 32 && !target.has_feature(Target::NoNEON);
+}
+
+// The magnitude bits of a float (sign cleared), as a signed integer of the same width.
+inline Expr magnitude_bits(Expr v) {
+    const int bits = v.type().bits();
+    return reinterpret(Int(bits), v) &
+           cast(Int(bits), Expr(bits == 32 ? INT64_C(0x7fffffff) : INT64_C(0x7fffffffffffffff)));
+}
+
+// The bit pattern of +infinity.
+inline Expr infinity_bits(Type t) {
+    return t.bits() == 32 ? Expr(INT32_C(0x7f800000)) : Expr(INT64_C(0x7ff0000000000000));
+}
+
+inline Expr ordered_key(Expr v);
+
+// IEEE a < b computed with integer operations only (false if either is NaN; -0 == +0), so
+// exact where the SIMD unit flushes subnormals. Otherwise the plain comparison.
+inline Expr less_than(Expr a, Expr b, bool on_bits) {
+    if (!on_bits) return a < b;
+    Expr ma = magnitude_bits(a), mb = magnitude_bits(b);
+    Expr inf = infinity_bits(a.type());
+    Expr no_nan = ma <= inf && mb <= inf;
+    Expr not_both_zero = (ma | mb) != cast(ma.type(), 0);
+    return no_nan && not_both_zero && ordered_key(a) < ordered_key(b);
+}
+
 // TF's clamp, in Eigen's operand order: cwiseMin(hi) then cwiseMax(lo), i.e.
 // t = hi < v ? hi : v; y = t < lo ? lo : t. A NaN element stays NaN (TF propagates it; spec
-// 6.12) and -0 stays -0 against a +0 bound.
-inline Expr clamp_like_eigen(Expr v, Expr lo, Expr hi) {
-    Expr t = select_bits(hi < v, hi, v);
-    return select_bits(t < lo, lo, t);
+// 6.12) and -0 stays -0 against a +0 bound. on_bits: compare on bit patterns (less_than).
+inline Expr clamp_like_eigen(Expr v, Expr lo, Expr hi, bool on_bits = false) {
+    Expr t = select_bits(less_than(hi, v, on_bits), hi, v);
+    return select_bits(less_than(t, lo, on_bits), lo, t);
 }
 
 // 2^23 (float) or 2^52 (double): at and above it every value is an integer.
@@ -124,8 +157,7 @@ inline Expr key_of_constant(Type float_type, double value) {
 
 // CPU schedule of an element-wise output over the (x, c, o) view. `natural` is the number
 // of lanes of one vector register for the element type.
-inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner, Expr depth, Expr outer,
-                                     int natural) {
+inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner, Expr depth, Expr outer, int natural) {
     const int vec = natural * 2;  // two registers per iteration hide load latency
     Expr total = cast<int64_t>(inner) * depth * outer;
     Expr big = total >= kParallelThreshold;

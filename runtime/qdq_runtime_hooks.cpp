@@ -25,6 +25,7 @@ void error_handler(void *user_context, const char *message) {
     }
 }
 
+#if QDQ_HAS_CUDA
 // ---- CUDA: the driver API, loaded at run time (no GPU or driver is needed to build or link).
 using CUresult = int;
 using CUcontext = void *;
@@ -70,7 +71,6 @@ CudaDriver &cuda_driver() {
     return driver;
 }
 
-#if QDQ_HAS_CUDA
 // Halide asks for a context around every CUDA operation, and pushes/pops it itself.
 int acquire_cuda_context(void *user_context, void **ctx, bool create) {
     auto *call = static_cast<CallContext *>(user_context);
@@ -101,7 +101,9 @@ int acquire_cuda_context(void *user_context, void **ctx, bool create) {
     return 0;
 }
 
-int release_cuda_context(void *) { return 0; }
+int release_cuda_context(void *) {
+    return 0;
+}
 
 int get_cuda_stream(void *user_context, void *, void **stream) {
     auto *call = static_cast<CallContext *>(user_context);
@@ -127,24 +129,34 @@ void install_hooks() {
     });
 }
 
-void set_isa_cap(int level) { g_isa_cap.store(level, std::memory_order_relaxed); }
-int isa_cap() { return g_isa_cap.load(std::memory_order_relaxed); }
+void set_isa_cap(int level) {
+    g_isa_cap.store(level, std::memory_order_relaxed);
+}
+int isa_cap() {
+    return g_isa_cap.load(std::memory_order_relaxed);
+}
 
 int best_isa_level() {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512cd"))
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512cd"))
         return 1;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) return 2;
     if (__builtin_cpu_supports("sse4.1")) return 3;
     return 4;
+#elif defined(__aarch64__) || defined(__arm__)
+    // AArch64 always has NEON. The arm-32 kernels are ARMv7-A NEON code, which Android's
+    // armeabi-v7a requires (NDK r21 on) and every ARMv8 core running 32-bit code has.
+    return 5;
 #else
     return 0;
 #endif
 }
 
-void set_num_threads(int n) { halide_set_num_threads(n); }
+void set_num_threads(int n) {
+    halide_set_num_threads(n);
+}
 
 bool cuda_available(std::string *why) {
 #if QDQ_HAS_CUDA

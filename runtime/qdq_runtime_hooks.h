@@ -19,10 +19,10 @@ struct CallContext {
 void install_hooks();
 
 // Caps the instruction-set variant src/ dispatches to:
-// 0 = best, 1 = AVX-512, 2 = AVX2, 3 = SSE4.1, 4 = baseline x86-64.
+// 0 = best, 1 = AVX-512, 2 = AVX2, 3 = SSE4.1, 4 = baseline x86-64, 5 = NEON (qdq::Isa).
 void set_isa_cap(int level);
 int isa_cap();
-// The best level this CPU supports (1..4 on x86; 0 elsewhere).
+// The best level this CPU supports (1..4 on x86, 5 on ARM; 0 elsewhere).
 int best_isa_level();
 
 void set_num_threads(int n);

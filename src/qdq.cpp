@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,8 @@ Status check_view(const TensorView<T> &t, const char *name, int64_t *count) {
         }
     }
     *count = t.shape.num_elements();
-    if (*count < 0) return Status::InvalidArgument(std::string(name) + " has too many elements: " + t.shape.DebugString());
+    if (*count < 0)
+        return Status::InvalidArgument(std::string(name) + " has too many elements: " + t.shape.DebugString());
     if (*count > 0 && t.data == nullptr) return Status::InvalidArgument(std::string(name) + " data is null");
     return Status::Ok();
 }
@@ -100,7 +102,8 @@ struct HalideBuffer1 {
     halide_dimension_t dim;
     halide_buffer_t buf{};
 
-    HalideBuffer1(const T *data, int64_t n, int64_t stride = 1) : dim(0, static_cast<int32_t>(n), static_cast<int32_t>(stride)) {
+    HalideBuffer1(const T *data, int64_t n, int64_t stride = 1)
+        : dim(0, static_cast<int32_t>(n), static_cast<int32_t>(stride)) {
         buf.host = reinterpret_cast<uint8_t *>(const_cast<T *>(data));
         buf.type = halide_type_of<T>();
         buf.dimensions = 1;
@@ -109,8 +112,8 @@ struct HalideBuffer1 {
 };
 
 Status view_fits(const View3 &v) {
-    const bool fits = v.inner <= kMaxExtent && v.depth <= kMaxExtent && v.outer <= kMaxExtent &&
-                      v.inner * v.depth <= kMaxExtent;
+    const bool fits =
+        v.inner <= kMaxExtent && v.depth <= kMaxExtent && v.outer <= kMaxExtent && v.inner * v.depth <= kMaxExtent;
     if (fits) return Status::Ok();
     return Status::InvalidArgument(
         "tensor too large for qdq: each slice (and each row of slices) must hold at most 2^31-1 elements");
@@ -133,7 +136,8 @@ Status normalise_axis(std::optional<int> axis, int rank, bool gradient, std::opt
     }
     if (a < -rank) {
         // TF's wording, with the API's lower bound (-rank) in place of the raw op's -1.
-        return Status::InvalidArgument("Axis must be at least " + std::to_string(-rank) + ". Found " + std::to_string(a));
+        return Status::InvalidArgument("Axis must be at least " + std::to_string(-rank) + ". Found " +
+                                       std::to_string(a));
     }
     *out = a < 0 ? a + rank : a;
     return Status::Ok();
@@ -143,26 +147,35 @@ Status normalise_axis(std::optional<int> axis, int rank, bool gradient, std::opt
 template <typename T>
 struct KernelSet;
 
+// The kernels' C function types, named through the variant every build has.
+#define QDQ_KERNEL_TYPE_(kernel, isa) decltype(&kernel##_##isa)
+#define QDQ_KERNEL_TYPE(kernel, isa) QDQ_KERNEL_TYPE_(kernel, isa)
+
 template <>
 struct KernelSet<float> {
-    decltype(&qdq_forward_given_f32_baseline) given;
-    decltype(&qdq_forward_rows_f32_baseline) rows, columns;
-    decltype(&qdq_gradient_f32_baseline) gradient;
+    QDQ_KERNEL_TYPE(qdq_forward_given_f32, QDQ_ANY_ISA) given;
+    QDQ_KERNEL_TYPE(qdq_forward_rows_f32, QDQ_ANY_ISA) rows, columns;
+    QDQ_KERNEL_TYPE(qdq_gradient_f32, QDQ_ANY_ISA) gradient;
 };
 
 template <>
 struct KernelSet<double> {
-    decltype(&qdq_forward_given_f64_baseline) given;
-    decltype(&qdq_forward_rows_f64_baseline) rows, columns;
-    decltype(&qdq_gradient_f64_baseline) gradient;
+    QDQ_KERNEL_TYPE(qdq_forward_given_f64, QDQ_ANY_ISA) given;
+    QDQ_KERNEL_TYPE(qdq_forward_rows_f64, QDQ_ANY_ISA) rows, columns;
+    QDQ_KERNEL_TYPE(qdq_gradient_f64, QDQ_ANY_ISA) gradient;
 };
 
-#define QDQ_KERNEL_SET(T, isa) \
-    {qdq_forward_given_##T##_##isa, qdq_forward_rows_##T##_##isa, qdq_forward_columns_##T##_##isa, qdq_gradient_##T##_##isa}
-#define QDQ_F32_SET(isa) QDQ_KERNEL_SET(f32, isa),
-#define QDQ_F64_SET(isa) QDQ_KERNEL_SET(f64, isa),
+#define QDQ_KERNEL_SET(T, isa)                                                                        \
+    {                                                                                                 \
+        qdq_forward_given_##T##_##isa, qdq_forward_rows_##T##_##isa, qdq_forward_columns_##T##_##isa, \
+            qdq_gradient_##T##_##isa                                                                  \
+    }
+#define QDQ_F32_SET(isa, level) QDQ_KERNEL_SET(f32, isa),
+#define QDQ_F64_SET(isa, level) QDQ_KERNEL_SET(f64, isa),
+#define QDQ_ISA_LEVEL(isa, level) level,
 constexpr KernelSet<float> kF32Kernels[] = {QDQ_FOR_EACH_ISA(QDQ_F32_SET)};
 constexpr KernelSet<double> kF64Kernels[] = {QDQ_FOR_EACH_ISA(QDQ_F64_SET)};
+constexpr int kVariantLevels[] = {QDQ_FOR_EACH_ISA(QDQ_ISA_LEVEL)};  // qdq::Isa of each, best first
 constexpr int kNumVariants = static_cast<int>(sizeof(kF32Kernels) / sizeof(kF32Kernels[0]));
 #if QDQ_HAS_CUDA
 constexpr KernelSet<float> kF32Cuda = QDQ_KERNEL_SET(f32, cuda);
@@ -180,17 +193,29 @@ const KernelSet<T> &kernels(DeviceKind kind) {
     constexpr bool f32 = std::is_same_v<T, float>;
 #if QDQ_HAS_CUDA
     if (kind == DeviceKind::kCuda) {
-        if constexpr (f32) return kF32Cuda; else return kF64Cuda;
+        if constexpr (f32)
+            return kF32Cuda;
+        else
+            return kF64Cuda;
     }
 #endif
 #if QDQ_HAS_OPENCL
     if (kind == DeviceKind::kOpenCL) {
-        if constexpr (f32) return kF32OpenCL; else return kF64OpenCL;
+        if constexpr (f32)
+            return kF32OpenCL;
+        else
+            return kF64OpenCL;
     }
 #endif
     (void)kind;
     const int level = std::max(runtime::isa_cap(), runtime::best_isa_level());  // larger = older ISA
-    const int index = std::clamp(level - 1, 0, kNumVariants - 1);
+    int index = kNumVariants - 1;  // the most basic variant, if none is as old as asked
+    for (int i = 0; i < kNumVariants; ++i) {
+        if (kVariantLevels[i] >= level) {
+            index = i;
+            break;
+        }
+    }
     if constexpr (f32) {
         return kF32Kernels[index];
     } else {
@@ -201,14 +226,14 @@ const KernelSet<T> &kernels(DeviceKind kind) {
 Status check_device(const Device &device) {
     std::string why;
     switch (device.kind) {
-    case DeviceKind::kHost:
-        return Status::Ok();
-    case DeviceKind::kCuda:
-        if (runtime::cuda_available(&why)) return Status::Ok();
-        return Status::Unavailable("CUDA is not available: " + why);
-    case DeviceKind::kOpenCL:
-        if (runtime::opencl_available(&why)) return Status::Ok();
-        return Status::Unavailable("OpenCL is not available: " + why);
+        case DeviceKind::kHost:
+            return Status::Ok();
+        case DeviceKind::kCuda:
+            if (runtime::cuda_available(&why)) return Status::Ok();
+            return Status::Unavailable("CUDA is not available: " + why);
+        case DeviceKind::kOpenCL:
+            if (runtime::opencl_available(&why)) return Status::Ok();
+            return Status::Unavailable("OpenCL is not available: " + why);
     }
     return Status::InvalidArgument("unknown device kind " + std::to_string(static_cast<int>(device.kind)));
 }
@@ -231,7 +256,8 @@ public:
         if (device_.kind == DeviceKind::kCuda) {
             const auto ptr = reinterpret_cast<uint64_t>(buf->host);
             buf->host = nullptr;
-            if (halide_cuda_wrap_device_ptr(&ctx, buf, ptr) != 0) return Status::Internal("CUDA: could not wrap a device pointer");
+            if (halide_cuda_wrap_device_ptr(&ctx, buf, ptr) != 0)
+                return Status::Internal("CUDA: could not wrap a device pointer");
             wrapped_[num_wrapped_++] = buf;
             return Status::Ok();
         }
@@ -308,9 +334,9 @@ Status check_slice_view(const TensorView<T> &t, const char *name, int64_t depth)
 }
 
 template <typename T>
-Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_min, const ConstTensorView<T> &input_max,
-               const TensorView<T> &output, const QuantizeOptions &options, SliceRanges<T> *ranges_used,
-               const Device &device) {
+Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_min,
+               const ConstTensorView<T> &input_max, const TensorView<T> &output, const QuantizeOptions &options,
+               SliceRanges<T> *ranges_used, const Device &device) {
     runtime::install_hooks();
     if (Status d = check_device(device); !d.ok()) return d;
 
@@ -343,22 +369,24 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
             // TF 2.21 rejects a non-scalar range here ("input_min must be a scalar."); older TF
             // CHECK-failed (aborted) unless it held one element.
             if (input_min.shape.rank() != 0) {
-                return Status::InvalidArgument("input_min must be a scalar. Got shape " + input_min.shape.DebugString() +
-                                               " with axis unspecified");
+                return Status::InvalidArgument("input_min must be a scalar. Got shape " +
+                                               input_min.shape.DebugString() + " with axis unspecified");
             }
             if (input_max.shape.rank() != 0) {
-                return Status::InvalidArgument("input_max must be a scalar. Got shape " + input_max.shape.DebugString() +
-                                               " with axis unspecified");
+                return Status::InvalidArgument("input_max must be a scalar. Got shape " +
+                                               input_max.shape.DebugString() + " with axis unspecified");
             }
             const T lo = input_min.data[0], hi = input_max.data[0];
-            if (!(lo <= hi)) return Status::InvalidArgument("Invalid range: input_min " + num(lo) + " > input_max " + num(hi));
+            if (!(lo <= hi))
+                return Status::InvalidArgument("Invalid range: input_min " + num(lo) + " > input_max " + num(hi));
         } else {
             const std::string dim = std::to_string(*axis);
             for (auto [t, name] : {std::pair{&input_min, "input_min"}, std::pair{&input_max, "input_max"}}) {
                 if (t->shape.rank() == 1 && t->shape[0] != view.depth) {
                     return Status::InvalidArgument(std::string(name) + "_tensor has incorrect size, was " +
-                                                   std::to_string(t->shape[0]) + " expected " + std::to_string(view.depth) +
-                                                   " to match dim " + dim + " of the input " + t->shape.DebugString());
+                                                   std::to_string(t->shape[0]) + " expected " +
+                                                   std::to_string(view.depth) + " to match dim " + dim +
+                                                   " of the input " + t->shape.DebugString());
                 }
                 if (t->shape.rank() != 1) {
                     return Status::InvalidArgument(std::string(name) + "_tensor must be rank 1 with " +
@@ -387,9 +415,9 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
         return Status::InvalidArgument("output must either be the input itself or not overlap it");
     }
     if (ranges_used) {
-        for (auto [t, name] : {std::pair{&ranges_used->min, "min"}, std::pair{&ranges_used->max, "max"},
-                               std::pair{&ranges_used->scale, "scale"},
-                               std::pair{&ranges_used->inverse_scale, "inverse_scale"}}) {
+        for (auto [t, name] :
+             {std::pair{&ranges_used->min, "min"}, std::pair{&ranges_used->max, "max"},
+              std::pair{&ranges_used->scale, "scale"}, std::pair{&ranges_used->inverse_scale, "inverse_scale"}}) {
             s = check_slice_view(*t, name, view.depth);
             if (!s.ok()) return s;
         }
@@ -404,14 +432,20 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     T dummy[1] = {T(0)};  // a null host pointer would make Halide run a bounds query
 
     // Per-slice results: (c, k), k = min, max, scale, inverse scale. Small tensors of
-    // slices stay on the stack.
+    // slices stay on the stack. The kernels read this buffer back as whole vectors and Halide
+    // treats it as its own allocation, aligned to a vector: ARMv7's aligned NEON loads fault
+    // otherwise, so it is 64-byte aligned on the stack and on the heap.
     constexpr int64_t kStackSlices = 64;
-    T stack_slices[4 * kStackSlices];
+    constexpr size_t kSliceAlignment = 64;
+    alignas(kSliceAlignment) T stack_slices[4 * kStackSlices];
     std::vector<T> heap_slices;
     T *slices = stack_slices;
     if (view.depth > kStackSlices) {
-        heap_slices.resize(static_cast<size_t>(4 * view.depth));
-        slices = heap_slices.data();
+        size_t bytes = static_cast<size_t>(4 * view.depth) * sizeof(T);
+        heap_slices.resize(static_cast<size_t>(4 * view.depth) + kSliceAlignment / sizeof(T));
+        void *p = heap_slices.data();
+        size_t space = heap_slices.size() * sizeof(T);
+        slices = static_cast<T *>(std::align(kSliceAlignment, bytes, p, space));
     }
     halide_dimension_t slice_dims[2] = {halide_dimension_t(0, static_cast<int32_t>(view.depth), 1),
                                         halide_dimension_t(0, 4, static_cast<int32_t>(view.depth))};
@@ -441,7 +475,7 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
         call.host_memory(&min_buf.buf, false);
         call.host_memory(&max_buf.buf, false);
         rc = set.given(&call.ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
-                     &min_buf.buf, &max_buf.buf, &out_buf.buf, &slice_buf);
+                       &min_buf.buf, &max_buf.buf, &out_buf.buf, &slice_buf);
     } else {
         const int64_t min_row = where.kind == DeviceKind::kHost ? kMinRowLength : kGpuMinRowLength;
         auto kernel = kview.inner >= min_row ? set.rows : set.columns;
@@ -504,8 +538,10 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
             }
         }
     } else {
-        if (input_min.shape.rank() != 0) return Status::InvalidArgument("input_min must be a scalar if axis is unspecified");
-        if (input_max.shape.rank() != 0) return Status::InvalidArgument("input_max must be a scalar if axis is unspecified");
+        if (input_min.shape.rank() != 0)
+            return Status::InvalidArgument("input_min must be a scalar if axis is unspecified");
+        if (input_max.shape.rank() != 0)
+            return Status::InvalidArgument("input_max must be a scalar if axis is unspecified");
     }
 
     int64_t nout = 0;
@@ -517,10 +553,11 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
     }
     if (overlap_partially<T>(input_backprop.data, gradients.data, n) ||
         overlap_partially<T>(input_backprop.data, input.data, n)) {
-        return Status::InvalidArgument("input_backprop must either be the gradients or the input itself, or not overlap them");
+        return Status::InvalidArgument(
+            "input_backprop must either be the gradients or the input itself, or not overlap them");
     }
-    for (auto [t, name] : {std::pair{&input_min_backprop, "input_min_backprop"},
-                           std::pair{&input_max_backprop, "input_max_backprop"}}) {
+    for (auto [t, name] :
+         {std::pair{&input_min_backprop, "input_min_backprop"}, std::pair{&input_max_backprop, "input_max_backprop"}}) {
         if (t->data == nullptr && t->shape.num_elements() != 0) continue;  // omitted
         int64_t nb = 0;
         s = check_view(ConstTensorView<T>(*t), name, &nb);
@@ -542,8 +579,8 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
         call.tensor(&out_buf.buf, true);
         call.host_memory(&min_buf.buf, false);
         call.host_memory(&max_buf.buf, false);
-        const int rc = kernels<T>(device.kind).gradient(&call.ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf,
-                                                        &out_buf.buf);
+        const int rc = kernels<T>(device.kind)
+                           .gradient(&call.ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
         s = call.finish(rc);
         if (!s.ok()) return s;
     }
@@ -581,18 +618,17 @@ Status quantize_and_dequantize_v2_grad(const ConstTensorView<float> &gradients, 
                                        const ConstTensorView<float> &input_min, const ConstTensorView<float> &input_max,
                                        std::optional<int> axis, const TensorView<float> &input_backprop,
                                        const TensorView<float> &input_min_backprop,
-                                       const TensorView<float> &input_max_backprop,
-                                       const Device &device) {
+                                       const TensorView<float> &input_max_backprop, const Device &device) {
     return gradient<float>(gradients, input, input_min, input_max, axis, input_backprop, input_min_backprop,
                            input_max_backprop, device);
 }
 
 Status quantize_and_dequantize_v2_grad(const ConstTensorView<double> &gradients, const ConstTensorView<double> &input,
-                                       const ConstTensorView<double> &input_min, const ConstTensorView<double> &input_max,
-                                       std::optional<int> axis, const TensorView<double> &input_backprop,
+                                       const ConstTensorView<double> &input_min,
+                                       const ConstTensorView<double> &input_max, std::optional<int> axis,
+                                       const TensorView<double> &input_backprop,
                                        const TensorView<double> &input_min_backprop,
-                                       const TensorView<double> &input_max_backprop,
-                                       const Device &device) {
+                                       const TensorView<double> &input_max_backprop, const Device &device) {
     return gradient<double>(gradients, input, input_min, input_max, axis, input_backprop, input_min_backprop,
                             input_max_backprop, device);
 }

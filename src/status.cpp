@@ -8,14 +8,14 @@ namespace qdq {
 
 std::string Status::ToString() const {
     switch (code_) {
-    case StatusCode::kOk:
-        return "OK";
-    case StatusCode::kInvalidArgument:
-        return "INVALID_ARGUMENT: " + message_;
-    case StatusCode::kInternal:
-        return "INTERNAL: " + message_;
-    case StatusCode::kUnavailable:
-        return "UNAVAILABLE: " + message_;
+        case StatusCode::kOk:
+            return "OK";
+        case StatusCode::kInvalidArgument:
+            return "INVALID_ARGUMENT: " + message_;
+        case StatusCode::kInternal:
+            return "INTERNAL: " + message_;
+        case StatusCode::kUnavailable:
+            return "UNAVAILABLE: " + message_;
     }
     return "UNKNOWN: " + message_;
 }
@@ -65,26 +65,36 @@ void set_num_threads(int n) {
     runtime::set_num_threads(n);
 }
 
-void set_max_isa(Isa isa) { runtime::set_isa_cap(static_cast<int>(isa)); }
-Isa max_isa() { return static_cast<Isa>(runtime::isa_cap()); }
-Isa best_supported_isa() { return static_cast<Isa>(runtime::best_isa_level()); }
+void set_max_isa(Isa isa) {
+    runtime::set_isa_cap(static_cast<int>(isa));
+}
+Isa max_isa() {
+    return static_cast<Isa>(runtime::isa_cap());
+}
+Isa best_supported_isa() {
+    return static_cast<Isa>(runtime::best_isa_level());
+}
 
 const char *isa_name(Isa isa) {
     switch (isa) {
-    case Isa::kBest:
-        return "best";
-    case Isa::kAvx512:
-        return "avx512";
-    case Isa::kAvx2:
-        return "avx2";
-    case Isa::kSse41:
-        return "sse41";
-    case Isa::kBaseline:
-        return "baseline";
+        case Isa::kBest:
+            return "best";
+        case Isa::kAvx512:
+            return "avx512";
+        case Isa::kAvx2:
+            return "avx2";
+        case Isa::kSse41:
+            return "sse41";
+        case Isa::kBaseline:
+            return "baseline";
+        case Isa::kNeon:
+            return "neon";
     }
     return "unknown";
 }
 
-const char *version() { return QDQ_VERSION; }
+const char *version() {
+    return QDQ_VERSION;
+}
 
 }  // namespace qdq

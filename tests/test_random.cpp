@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -212,6 +213,104 @@ TEST_CASE("random forward: signed zeros, denormals, infinities and NaN") {
                 log.add(run_forward(make_forward_case<double>(rng, shape, o, special_heavy_style()), random_run(rng)));
         }
         report(log, "the special-value sweep");
+    });
+}
+
+// Where SIMD flushes subnormals to zero (ARMv7 NEON, the arm-32 build) the kernels compare on bit
+// patterns and send slices with tiny or enormous scales to scalar code (forward_generator.cpp).
+// These cases sit on each side of that line, per tensor and per axis with mixed slices, in place
+// too: subnormal inputs against +0 / subnormal bounds, scales above 2^125 and below 2^-126,
+// subnormal inverse scales and subnormal outputs.
+TEST_CASE("forward: subnormal inputs, bounds, scales and outputs (flush-to-zero hazards)") {
+    const float d = std::numeric_limits<float>::denorm_min();
+    const float tiny = std::numeric_limits<float>::min();  // 2^-126
+    const std::vector<float> xs = {-d,      d,      -0.0f, 0.0f,   -tiny / 2, tiny / 2,  tiny,  -tiny,  3 * d,  1e-39f,
+                                   -1e-39f, 1e-30f, 0.75f, -0.75f, 1.5e-38f,  -2.5e-38f, 1e38f, -3e38f, 512.0f, -7.0f};
+    // {min, max} per slice: ordinary, +0 bounds, subnormal bounds, a tiny range (scale > 2^125,
+    // subnormal inverse scale), a huge range with few bits (scale < 2^-126), a zero range.
+    const std::vector<std::pair<float, float>> ranges = {
+        {0.0f, 512.0f}, {-0.0f, 0.0f}, {-d, d}, {-1e-38f, 1e-38f}, {0.0f, 2e-37f}, {-3e38f, 3e38f}, {-1.0f, 1.0f}};
+    for_each_isa([&](qdq::Isa isa) {
+        FailureLog log;
+        for (int num_bits : {1, 2, 8, 23}) {
+            for (bool signed_input : {true, false}) {
+                for (qdq::RoundMode mode : {qdq::RoundMode::HALF_TO_EVEN, qdq::RoundMode::HALF_UP}) {
+                    for (bool range_given : {true, false}) {
+                        qdq::QuantizeOptions o;
+                        o.num_bits = num_bits;
+                        o.signed_input = signed_input;
+                        o.round_mode = mode;
+                        o.range_given = range_given;
+                        for (bool in_place : {false, true}) {
+                            RunOptions ro;
+                            ro.in_place = in_place;
+                            ro.ranges = true;
+                            // Per axis: one slice per range, each holding every x (computed ranges then
+                            // span the data, so add the bounds to each slice).
+                            ForwardCase<float> c;
+                            const int64_t per_slice = static_cast<int64_t>(xs.size()) + 2;
+                            c.shape = {static_cast<int64_t>(ranges.size()), per_slice};
+                            c.options = o;
+                            c.options.axis = 0;
+                            for (const auto &r : ranges) {
+                                c.x.insert(c.x.end(), xs.begin(), xs.end());
+                                c.x.push_back(r.first);
+                                c.x.push_back(r.second);
+                                c.mn.push_back(r.first);
+                                c.mx.push_back(r.second);
+                            }
+                            if (range_given)
+                                c.mn_shape = c.mx_shape = {static_cast<int64_t>(ranges.size())};
+                            else
+                                c.mn.clear(), c.mx.clear();
+                            log.add(run_forward(c, ro));
+                            // Per tensor, once per range.
+                            for (const auto &r : ranges) {
+                                ForwardCase<float> t;
+                                t.shape = {per_slice};
+                                t.options = o;
+                                t.x = xs;
+                                t.x.push_back(r.first);
+                                t.x.push_back(r.second);
+                                if (range_given) {
+                                    t.mn = {r.first};
+                                    t.mx = {r.second};
+                                    t.mn_shape = t.mx_shape = {};
+                                }
+                                log.add(run_forward(t, ro));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        report(log, "the subnormal cases");
+    });
+}
+
+TEST_CASE("gradient: subnormal gradients, inputs and bounds (flush-to-zero hazards)") {
+    const float d = std::numeric_limits<float>::denorm_min();
+    const std::vector<float> xs = {-d, d, -0.0f, 0.0f, 2 * d, -2 * d, 1e-39f, -1e-39f, 1.0f, -1.0f};
+    const std::vector<float> gs = {d,      -d,
+                                   3e-39f, -0.0f,
+                                   1.0f,   std::numeric_limits<float>::infinity(),
+                                   5e-39f, -d,
+                                   2.5f,   std::numeric_limits<float>::quiet_NaN()};
+    const std::vector<std::pair<float, float>> ranges = {{0.0f, 0.0f}, {-0.0f, d}, {d, 2 * d}, {-1e-39f, 0.0f}};
+    for_each_isa([&](qdq::Isa isa) {
+        FailureLog log;
+        GradCase<float> c;
+        c.shape = {static_cast<int64_t>(ranges.size()), static_cast<int64_t>(xs.size())};
+        c.axis = 0;
+        c.mn_shape = {static_cast<int64_t>(ranges.size())};
+        for (const auto &r : ranges) {
+            c.x.insert(c.x.end(), xs.begin(), xs.end());
+            c.g.insert(c.g.end(), gs.begin(), gs.end());
+            c.mn.push_back(r.first);
+            c.mx.push_back(r.second);
+        }
+        for (GradAlias alias : {GradAlias::kNone, GradAlias::kGradients}) log.add(run_grad(c, alias, true, 0));
+        report(log, "the subnormal gradient cases");
     });
 }
 

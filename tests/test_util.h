@@ -143,10 +143,14 @@ inline bool contains_ci(const std::string &haystack, const std::string &needle) 
     return contains(lower(haystack), lower(needle));
 }
 
-// The x86 code paths, best first; ISAs this CPU cannot run are skipped with a message.
+// The CPU code paths of this build, best first; ISAs this CPU cannot run are skipped with a message.
 inline const std::vector<qdq::Isa> &all_isas() {
+#if defined(__x86_64__)
     static const std::vector<qdq::Isa> isas = {qdq::Isa::kAvx512, qdq::Isa::kAvx2, qdq::Isa::kSse41,
                                                qdq::Isa::kBaseline};
+#else
+    static const std::vector<qdq::Isa> isas = {qdq::Isa::kNeon};
+#endif
     return isas;
 }
 
@@ -165,7 +169,7 @@ struct GlobalControlsGuard {
     }
 };
 
-// Runs f(isa) once per x86 code path, with set_max_isa(isa) in force.
+// Runs f(isa) once per CPU code path, with set_max_isa(isa) in force.
 template <typename F>
 void for_each_isa(F &&f) {
     GlobalControlsGuard guard;

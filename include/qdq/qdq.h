@@ -60,7 +60,7 @@ public:
     // the kernels reject such shapes before reading this.
     int64_t num_elements() const;
     bool valid() const { return valid_; }  // false if constructed with rank > kMaxRank
-    std::string DebugString() const;     // "[2,3]", like TensorShape::DebugString
+    std::string DebugString() const;       // "[2,3]", like TensorShape::DebugString
 
     friend bool operator==(const Shape &a, const Shape &b);
     friend bool operator!=(const Shape &a, const Shape &b) { return !(a == b); }
@@ -159,12 +159,12 @@ bool device_available(DeviceKind kind, std::string *why = nullptr);
 // the same memory as `input`. On error nothing is written to any output.
 Status quantize_and_dequantize_v2(const ConstTensorView<float> &input, const ConstTensorView<float> &input_min,
                                   const ConstTensorView<float> &input_max, const TensorView<float> &output,
-                                  const QuantizeOptions &options = {},
-                                  SliceRanges<float> *ranges_used = nullptr, const Device &device = {});
+                                  const QuantizeOptions &options = {}, SliceRanges<float> *ranges_used = nullptr,
+                                  const Device &device = {});
 Status quantize_and_dequantize_v2(const ConstTensorView<double> &input, const ConstTensorView<double> &input_min,
                                   const ConstTensorView<double> &input_max, const TensorView<double> &output,
-                                  const QuantizeOptions &options = {},
-                                  SliceRanges<double> *ranges_used = nullptr, const Device &device = {});
+                                  const QuantizeOptions &options = {}, SliceRanges<double> *ranges_used = nullptr,
+                                  const Device &device = {});
 
 // Gradient: tf.raw_ops.QuantizeAndDequantizeV4Grad. input_backprop = gradients where
 // input_min <= input <= input_max (the raw given range, bounds inclusive), 0 elsewhere.
@@ -177,8 +177,9 @@ Status quantize_and_dequantize_v2_grad(const ConstTensorView<float> &gradients, 
                                        const TensorView<float> &input_min_backprop = {},
                                        const TensorView<float> &input_max_backprop = {}, const Device &device = {});
 Status quantize_and_dequantize_v2_grad(const ConstTensorView<double> &gradients, const ConstTensorView<double> &input,
-                                       const ConstTensorView<double> &input_min, const ConstTensorView<double> &input_max,
-                                       std::optional<int> axis, const TensorView<double> &input_backprop,
+                                       const ConstTensorView<double> &input_min,
+                                       const ConstTensorView<double> &input_max, std::optional<int> axis,
+                                       const TensorView<double> &input_backprop,
                                        const TensorView<double> &input_min_backprop = {},
                                        const TensorView<double> &input_max_backprop = {}, const Device &device = {});
 
@@ -188,9 +189,11 @@ Status quantize_and_dequantize_v2_grad(const ConstTensorView<double> &gradients,
 // Number of worker threads the kernels may use (0 = one per core, the default).
 void set_num_threads(int n);
 
-// x86 code paths compiled into the library, best first. The library picks the best one this
-// CPU supports at each call; `set_max_isa` caps that choice (for tests and comparisons).
-enum class Isa { kBest = 0, kAvx512 = 1, kAvx2 = 2, kSse41 = 3, kBaseline = 4 };
+// CPU code paths, best first. An x86-64 build carries the four x86 ones, an ARM build (arm-64 or
+// arm-32) the NEON one. The library picks the best one compiled in that this CPU supports at each
+// call; `set_max_isa` caps that choice (for tests and comparisons; a cap a build has no code path
+// for selects its most basic one).
+enum class Isa { kBest = 0, kAvx512 = 1, kAvx2 = 2, kSse41 = 3, kBaseline = 4, kNeon = 5 };
 void set_max_isa(Isa isa);
 Isa max_isa();
 const char *isa_name(Isa isa);
