@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Build and tests; PoCL runs the GPU (OpenCL) schedules on the CPU in the test suite; Eigen and
-# XNNPACK are benchmark peers.
+# XNNPACK are benchmark peers; the ARM cross compilers and qemu-user build and run the arm-64 and
+# arm-32 builds (scripts/cross-build.sh).
 APT_PACKAGES=(g++ make git python3 python3-venv python3-pip doctest-dev nlohmann-json3-dev libbenchmark-dev
-              pocl-opencl-icd ocl-icd-libopencl1 libeigen3-dev libxnnpack-dev libpthreadpool-dev)
+              pocl-opencl-icd ocl-icd-libopencl1 libeigen3-dev libxnnpack-dev libpthreadpool-dev
+              g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
