@@ -121,6 +121,7 @@ public:
         // ---- schedule ----
         require_dense(*input);
         require_dense(*output);
+        require_same_shape(*output, *input);
         (*slice_ranges).bound(k, 0, 4);
         slice_ranges->dim(0).set_min(0).set_stride(1);
         slice_ranges->dim(1).set_min(0).set_extent(4).set_stride(slice_ranges->dim(0).extent());
@@ -132,6 +133,12 @@ public:
             schedule_elementwise_gpu(Func(*output), v, inner, depth, t, get_target());
         } else {
             const int natural = get_target().natural_vector_size(t);
+            // The four values of a slice together (their divisions shared), slices a vector at a
+            // time: with thousands of short slices (per-axis, large depth) this stage would
+            // otherwise cost more than the elements. Scalar where SIMD flushes subnormals: the
+            // range arithmetic must be IEEE.
+            Func(*slice_ranges).reorder(k, v.c).unroll(k);
+            if (!flushes) Func(*slice_ranges).vectorize(v.c, natural, TailStrategy::GuardWithIf);
             schedule_elementwise_cpu(even, v, inner, depth, outer, natural);
             schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, natural);
         }

@@ -46,6 +46,8 @@ public:
         require_dense(*gradients);
         require_dense(*input);
         require_dense(*input_backprop);
+        require_same_shape(*gradients, *input);
+        require_same_shape(*input_backprop, *input);
         Expr inner = input->dim(0).extent(), depth = input->dim(1).extent(), outer = input->dim(2).extent();
         if (get_target().has_gpu_feature()) {
             schedule_elementwise_gpu(Func(*input_backprop), v, inner, depth, t, get_target());

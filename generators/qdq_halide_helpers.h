@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 namespace qdq_gen {
@@ -33,8 +34,22 @@ void require_dense(B &buf) {
 // microseconds, which is more than the whole call at these sizes.
 constexpr int kParallelThreshold = 1 << 17;
 
+// Declares `buf` the same shape as `ref` (the library passes tensors of one shape), so the
+// schedules' conditions on ref's extents (inner == 1, ...) also simplify buf's strides; without it
+// a last-axis vector of buf is addressed with a run-time stride, i.e. gathered and scattered.
+template <typename B, typename R>
+void require_same_shape(B &buf, const R &ref) {
+    for (int d = 0; d < 3; ++d) buf.dim(d).set_extent(ref.dim(d).extent());
+}
+
 // Elements handed to one parallel task.
 constexpr int kTaskElements = 1 << 15;
+
+// Last-axis schedules (see schedule_elementwise_cpu): rows of a tile for short rows, channels of
+// a block for long ones.
+constexpr int kLastAxisShortRow = 256;
+constexpr int kLastAxisRows = 8;
+constexpr int kLastAxisBlock = 512;
 
 // Threads per GPU block.
 constexpr int kGpuThreads = 256;
@@ -186,13 +201,36 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
         out.specialize(inner >= w).vectorize(v.x, w, TailStrategy::GuardWithIf);
     }
 
-    // The last axis (inner == 1): channels are contiguous, vectorise along c.
+    // The last axis (inner == 1): channels are contiguous, vectorise along c, and keep the
+    // per-channel parameters in L1. Short rows (depth <= kLastAxisShortRow): tiles of
+    // kLastAxisRows rows inside each channel vector, so a parameter vector is loaded once per
+    // tile. Long rows: blocks of kLastAxisBlock channels, each over all the rows of a task,
+    // so the block's parameters stay in L1 while the rows stream past.
     Expr rows_per_task = max(1, kTaskElements / max(depth, 1));
-    out.specialize(inner == 1 && depth >= vec && big)
-        .split(v.o, co, v.o, rows_per_task, TailStrategy::GuardWithIf)
-        .parallel(co)
-        .vectorize(v.c, vec, TailStrategy::GuardWithIf);
-    out.specialize(inner == 1 && depth >= vec).vectorize(v.c, vec, TailStrategy::GuardWithIf);
+    Var cv("cv"), cl("cl"), cb("cb"), ot2("ot2"), oi("oi");
+    for (int w : widths) {
+        auto rows_in_vector = [&](Stage s) {
+            s.split(v.c, cv, cl, w, TailStrategy::GuardWithIf)
+                .vectorize(cl)
+                .split(v.o, ot2, oi, kLastAxisRows, TailStrategy::GuardWithIf)
+                .reorder(cl, oi, cv, v.x, ot2);
+        };
+        auto channel_blocks = [&](Stage s) {
+            s.split(v.c, cb, v.c, kLastAxisBlock, TailStrategy::GuardWithIf)
+                .split(v.c, cv, cl, w, TailStrategy::GuardWithIf)
+                .vectorize(cl)
+                .reorder(cl, cv, v.x, v.o, cb);
+        };
+        for (bool short_rows : {true, false}) {
+            Expr shape =
+                inner == 1 && depth >= w && (short_rows ? depth <= kLastAxisShortRow : depth > kLastAxisShortRow);
+            auto schedule = short_rows ? std::function<void(Stage)>(rows_in_vector) : channel_blocks;
+            Stage parallel_rows = out.specialize(shape && big);
+            parallel_rows.split(v.o, co, v.o, rows_per_task, TailStrategy::GuardWithIf).parallel(co);
+            schedule(parallel_rows);
+            schedule(out.specialize(shape));
+        }
+    }
 
     // Anything else (short rows, few channels): blocks of outer rows in parallel, scalar inside.
     Var ot("ot");

@@ -159,7 +159,15 @@ TEST_CASE("random forward: large tensors around the parallel threshold, several 
                 std::optional<int> axis;
             };
             const std::vector<Layout> layouts = {
-                {{n}, std::nullopt}, {{4, n / 4}, 1}, {{n / 3, 3}, -1}, {{3, n / 3}, 0}, {{n / 64, 64}, 0}};
+                {{n}, std::nullopt},
+                {{4, n / 4}, 1},
+                {{n / 3, 3}, -1},
+                {{3, n / 3}, 0},
+                {{n / 64, 64}, 0},
+                // The last axis: short rows (tiles of rows), long rows (blocks of channels), with tails.
+                {{n / 40, 40}, 1},
+                {{n / 600, 600}, -1},
+                {{n / 1030, 1030}, 1}};
             for (const Layout &lay : layouts) {
                 qdq::set_num_threads(rng.pick(std::vector<int>{0, 1, 2, 3, 7}));
                 qdq::QuantizeOptions o = random_options(rng);
@@ -173,6 +181,8 @@ TEST_CASE("random forward: large tensors around the parallel threshold, several 
             qdq::set_num_threads(static_cast<int>(rng.integer(0, 4)));
             log.add(run_grad(make_grad_case<float>(rng, {n}, std::nullopt), GradAlias::kNone, true, 0));
             log.add(run_grad(make_grad_case<double>(rng, {n / 8, 8}, 1), GradAlias::kGradients, false, 1));
+            log.add(run_grad(make_grad_case<float>(rng, {n / 600, 600}, 1), GradAlias::kInput, true, 0));
+            log.add(run_grad(make_grad_case<float>(rng, {n / 40, 40}, -1), GradAlias::kNone, false, 1));
         }
         qdq::set_num_threads(0);
         report(log, "the large-tensor sweep");
