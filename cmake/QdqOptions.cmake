@@ -16,7 +16,9 @@ set(QDQ_PYTHON "" CACHE FILEPATH "Python with tensorflow-cpu, for the comparison
 
 # Warnings on for every target of ours.
 function(qdq_enable_warnings target)
-    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wno-unused-parameter)
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wno-unused-parameter
+                                             # GCC's note that arm-32's ABI for some arguments changed in GCC 7
+                                             $<$<CXX_COMPILER_ID:GNU>:-Wno-psabi>)
 endfunction()
 
 set(QDQ_SANITIZER_FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
