@@ -9,7 +9,10 @@ assembly: its innermost loops (from LLVM's loop comments) and, for the main elem
 (else the one with the most NEON instructions), how many instructions it has, how many are NEON
 and which. With --require-neon, a
 float32 kernel whose inner loops hold no NEON arithmetic fails (float64 on ARMv7 is scalar VFP:
-NEON has no double-precision lanes there, so it is reported, not required).
+NEON has no double-precision lanes there, so it is reported, not required). Always: no kernel may
+contain a fused multiply-add (fmla/fmadd/vfma...), which strict_float rules out and which would
+break bit-exactness.
+
 """
 import argparse
 import collections
@@ -19,6 +22,7 @@ import struct
 import sys
 
 ELF_MACHINE = {"aarch64": 183, "arm": 40}
+FUSED = re.compile(r"^\s+(?:fmla|fmls|fmadd|fmsub|fnmadd|fnmsub|vfma|vfms|vfnma|vfnms)\S*\s", re.MULTILINE)
 
 # A NEON instruction: AArch64 arrangement operands (v0.4s, v1.16b) or q registers; ARMv7 q
 # registers, vldN/vstN, or d registers with an integer/f32 data type (VFP f64 also uses d regs).
@@ -159,6 +163,9 @@ def main():
         failures.append(f"no kernel assembly in {args.asm_dir}")
     print(f"{'kernel':30} {'inner loops':>11}  {'main loop':22} {'instr':>5} {'NEON':>5} {'arith':>5}  NEON mix")
     for path in kernels:
+        fused = len(FUSED.findall(path.read_text()))
+        if fused:
+            failures.append(f"{path.name}: {fused} fused multiply-add instructions (not bit-exact)")
         d = describe(args.arch, path)
         name = path.stem.replace("_asm", "")
         if d is None:
@@ -168,6 +175,8 @@ def main():
               f"{d['neon_arithmetic']:5}  {d['mix']}")
         if args.require_neon and "f32" in name and d["neon_arithmetic"] == 0:
             failures.append(f"{name}: no NEON arithmetic in any inner loop")
+    if not any("fused" in f for f in failures):
+        print(f"no fused multiply-add in any of the {len(kernels)} kernels")
     for f in failures:
         print("FAILED:", f, file=sys.stderr)
     return 1 if failures else 0
