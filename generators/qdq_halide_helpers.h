@@ -187,6 +187,21 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
         .fuse(xc, v.o, task)
         .parallel(task)
         .vectorize(xi, vec, TailStrategy::GuardWithIf);
+    // Rows shorter than a vector (2, 4 or 8 elements, middle axes with many channels): x and c
+    // fused into one contiguous dimension and vectorised across rows; a vector's per-channel
+    // parameters come from a dense load of its channels, repeated s-fold by a permute.
+    Var xcf("xcf"), ot3("ot3");
+    for (int s : {2, 4, 8}) {
+        if (s * 4 > natural) continue;  // fewer than 4 channels a vector: Halide gathers lane by lane
+        Stage fused = out.specialize(inner == s && depth * s >= natural);
+        fused.specialize(big)
+            .fuse(v.x, v.c, xcf)
+            .split(v.o, ot3, v.o, max(1, kTaskElements / (depth * s)), TailStrategy::GuardWithIf)
+            .parallel(ot3)
+            .vectorize(xcf, natural, TailStrategy::GuardWithIf);
+        fused.fuse(v.x, v.c, xcf).vectorize(xcf, natural, TailStrategy::GuardWithIf);
+    }
+
     // Shorter rows (middle and first axes with many channels): whole rows, grouped into tasks of
     // about kTaskElements, vectorised along x with the widest vector a row fills (down to 4 lanes).
     Var row("row"), rt("rt");
