@@ -167,7 +167,12 @@ TEST_CASE("random forward: large tensors around the parallel threshold, several 
                 // The last axis: short rows (tiles of rows), long rows (blocks of channels), with tails.
                 {{n / 40, 40}, 1},
                 {{n / 600, 600}, -1},
-                {{n / 1030, 1030}, 1}};
+                {{n / 1030, 1030}, 1},
+                // Rows of 2 and 4 elements: vectorised across channels (with a channel tail).
+                {{n / 256, 64, 4}, 1},
+                {{n / 1002, 501, 2}, -2},
+                {{3, 37, 4}, 1},
+                {{5, 13, 2}, 1}};
             for (const Layout &lay : layouts) {
                 qdq::set_num_threads(rng.pick(std::vector<int>{0, 1, 2, 3, 7}));
                 qdq::QuantizeOptions o = random_options(rng);
@@ -183,6 +188,8 @@ TEST_CASE("random forward: large tensors around the parallel threshold, several 
             log.add(run_grad(make_grad_case<double>(rng, {n / 8, 8}, 1), GradAlias::kGradients, false, 1));
             log.add(run_grad(make_grad_case<float>(rng, {n / 600, 600}, 1), GradAlias::kInput, true, 0));
             log.add(run_grad(make_grad_case<float>(rng, {n / 40, 40}, -1), GradAlias::kNone, false, 1));
+            log.add(run_grad(make_grad_case<float>(rng, {n / 1002, 501, 2}, 1), GradAlias::kInput, true, 0));
+            log.add(run_grad(make_grad_case<double>(rng, {7, 19, 2}, 1), GradAlias::kNone, true, 1));
         }
         qdq::set_num_threads(0);
         report(log, "the large-tensor sweep");
