@@ -23,6 +23,12 @@
 namespace qdq {
 namespace {
 
+// Returns the Status of `expr` if it is an error.
+#define QDQ_RETURN_IF_ERROR(expr)                                               \
+    do {                                                                        \
+        if (Status qdq_status_ = (expr); !qdq_status_.ok()) return qdq_status_; \
+    } while (0)
+
 // Numbers in messages print like absl::StrCat (six significant digits, "nan", "inf").
 template <typename T>
 std::string num(T v) {
@@ -324,8 +330,7 @@ template <typename T>
 Status check_slice_view(const TensorView<T> &t, const char *name, int64_t depth) {
     if (t.data == nullptr && depth > 0) return Status::Ok();  // not wanted
     int64_t n = 0;
-    Status s = check_view(t, name, &n);
-    if (!s.ok()) return s;
+    QDQ_RETURN_IF_ERROR(check_view(t, name, &n));
     if (n != depth) {
         return Status::InvalidArgument(std::string("ranges_used.") + name + " must hold " + std::to_string(depth) +
                                        " elements, has shape " + t.shape.DebugString());
@@ -352,19 +357,15 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     }
 
     int64_t n = 0;
-    Status s = check_view(input, "input", &n);
-    if (!s.ok()) return s;
+    QDQ_RETURN_IF_ERROR(check_view(input, "input", &n));
     std::optional<int> axis;
-    s = normalise_axis(options.axis, input.shape.rank(), false, &axis);
-    if (!s.ok()) return s;
+    QDQ_RETURN_IF_ERROR(normalise_axis(options.axis, input.shape.rank(), false, &axis));
     const View3 view = collapse(input.shape, axis);
 
     if (options.range_given) {
         int64_t nmin = 0, nmax = 0;
-        s = check_view(input_min, "input_min", &nmin);
-        if (!s.ok()) return s;
-        s = check_view(input_max, "input_max", &nmax);
-        if (!s.ok()) return s;
+        QDQ_RETURN_IF_ERROR(check_view(input_min, "input_min", &nmin));
+        QDQ_RETURN_IF_ERROR(check_view(input_max, "input_max", &nmax));
         if (!axis) {
             // TF 2.21 rejects a non-scalar range here ("input_min must be a scalar."); older TF
             // CHECK-failed (aborted) unless it held one element.
@@ -405,8 +406,7 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     }
 
     int64_t nout = 0;
-    s = check_view(ConstTensorView<T>(output), "output", &nout);
-    if (!s.ok()) return s;
+    QDQ_RETURN_IF_ERROR(check_view(ConstTensorView<T>(output), "output", &nout));
     if (output.shape != input.shape) {
         return Status::InvalidArgument("output shape " + output.shape.DebugString() + " does not match input shape " +
                                        input.shape.DebugString());
@@ -418,12 +418,10 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
         for (auto [t, name] :
              {std::pair{&ranges_used->min, "min"}, std::pair{&ranges_used->max, "max"},
               std::pair{&ranges_used->scale, "scale"}, std::pair{&ranges_used->inverse_scale, "inverse_scale"}}) {
-            s = check_slice_view(*t, name, view.depth);
-            if (!s.ok()) return s;
+            QDQ_RETURN_IF_ERROR(check_slice_view(*t, name, view.depth));
         }
     }
-    s = view_fits(view);
-    if (!s.ok()) return s;
+    QDQ_RETURN_IF_ERROR(view_fits(view));
     // An empty tensor: nothing to compute or write, as in TF, except the SliceRanges asked for
     // (the ranges of empty slices), which the host kernel computes.
     const bool empty = n == 0;
@@ -482,8 +480,7 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
         rc = kernel(&call.ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
                     &out_buf.buf, &slice_buf);
     }
-    s = call.finish(rc);
-    if (!s.ok()) return s;
+    QDQ_RETURN_IF_ERROR(call.finish(rc));
 
     if (ranges_used) {
         TensorView<T> *dest[4] = {&ranges_used->min, &ranges_used->max, &ranges_used->scale,
@@ -504,18 +501,13 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
     if (Status d = check_device(device); !d.ok()) return d;
 
     int64_t n = 0, ng = 0, nmin = 0, nmax = 0;
-    Status s = check_view(input, "input", &n);
-    if (!s.ok()) return s;
+    QDQ_RETURN_IF_ERROR(check_view(input, "input", &n));
     std::optional<int> axis;
-    s = normalise_axis(api_axis, input.shape.rank(), true, &axis);
-    if (!s.ok()) return s;
-    s = check_view(gradients, "gradients", &ng);
-    if (!s.ok()) return s;
+    QDQ_RETURN_IF_ERROR(normalise_axis(api_axis, input.shape.rank(), true, &axis));
+    QDQ_RETURN_IF_ERROR(check_view(gradients, "gradients", &ng));
     if (gradients.shape != input.shape) return Status::InvalidArgument("gradient and input must be the same size");
-    s = check_view(input_min, "input_min", &nmin);
-    if (!s.ok()) return s;
-    s = check_view(input_max, "input_max", &nmax);
-    if (!s.ok()) return s;
+    QDQ_RETURN_IF_ERROR(check_view(input_min, "input_min", &nmin));
+    QDQ_RETURN_IF_ERROR(check_view(input_max, "input_max", &nmax));
     if (input_min.shape.rank() > 1) {
         return Status::InvalidArgument("Input min tensor must have dimension 0 or 1. Received " +
                                        std::to_string(input_min.shape.rank()) + ".");
@@ -545,8 +537,7 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
     }
 
     int64_t nout = 0;
-    s = check_view(ConstTensorView<T>(input_backprop), "input_backprop", &nout);
-    if (!s.ok()) return s;
+    QDQ_RETURN_IF_ERROR(check_view(ConstTensorView<T>(input_backprop), "input_backprop", &nout));
     if (input_backprop.shape != input.shape) {
         return Status::InvalidArgument("input_backprop shape " + input_backprop.shape.DebugString() +
                                        " does not match input shape " + input.shape.DebugString());
@@ -560,15 +551,13 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
          {std::pair{&input_min_backprop, "input_min_backprop"}, std::pair{&input_max_backprop, "input_max_backprop"}}) {
         if (t->data == nullptr && t->shape.num_elements() != 0) continue;  // omitted
         int64_t nb = 0;
-        s = check_view(ConstTensorView<T>(*t), name, &nb);
-        if (!s.ok()) return s;
+        QDQ_RETURN_IF_ERROR(check_view(ConstTensorView<T>(*t), name, &nb));
         if (t->shape != input_min.shape) {
             return Status::InvalidArgument(std::string(name) + " shape " + t->shape.DebugString() +
                                            " does not match input_min shape " + input_min.shape.DebugString());
         }
     }
-    s = view_fits(view);
-    if (!s.ok()) return s;
+    QDQ_RETURN_IF_ERROR(view_fits(view));
 
     if (n > 0) {
         HalideBuffer3<T> g_buf(gradients.data, view), in_buf(input.data, view), out_buf(input_backprop.data, view);
@@ -581,8 +570,7 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
         call.host_memory(&max_buf.buf, false);
         const int rc = kernels<T>(device.kind)
                            .gradient(&call.ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
-        s = call.finish(rc);
-        if (!s.ok()) return s;
+        QDQ_RETURN_IF_ERROR(call.finish(rc));
     }
     // No learned-range gradient in TF: both are zeros shaped like input_min.
     if (input_min_backprop.data) std::fill_n(input_min_backprop.data, nmin, T(0));
