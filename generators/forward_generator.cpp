@@ -35,6 +35,8 @@ public:
     GeneratorOutput<Buffer<>> *slice_ranges = nullptr;
 
     static constexpr int kMinRowLength = 64;
+    // Segments whose keys the CPU row reduction holds at once (range_keys_along_rows).
+    static constexpr int kItemsPerBatch = 4096;
     static constexpr int kGpuMinRowLength = kGpuThreads;
 
     void configure() {
@@ -215,32 +217,46 @@ private:
         Func partials("partials");  // (s, c, o)
         partials(s, v.c, v.o) = seg_keys(s + num_segs * (v.c + depth * v.o));
 
-        seg_keys.compute_root();
         if (gpu) {
             // One block per segment, one thread per lane.
+            seg_keys.compute_root();
             seg_keys.gpu_blocks(item);
             seg_keys.update().gpu_blocks(item);
             lane_keys.compute_at(seg_keys, item).gpu_threads(u);
             lane_keys.update().gpu_threads(u);
             return combine_partials_gpu(partials, num_segs, outer);
         }
-        // CPU: one task per segment.
+        // CPU: batches of rows, at most kItemsPerBatch segments each, so the segment keys never take
+        // more scratch than one batch whatever the tensor's size. A batch is a block of bc
+        // channels by bo outer rows (for each outer row, bc contiguous rows of memory). In a batch,
+        // tasks of about kTaskElements (several short segments per task) run in parallel; then
+        // each segment's keys are folded into its channel's.
+        Expr bc = clamp(kItemsPerBatch / num_segs, 1, depth);
+        Expr bo = clamp(kItemsPerBatch / (num_segs * bc), 1, outer);
+        Expr c_batches = (depth + bc - 1) / bc, o_batches = (outer + bo - 1) / bo;
+        Var sv("sv");
+        Func batch_keys("batch_keys");  // (s, c, o): the keys of segment s of row (c, o)
+        batch_keys(sv, v.c, v.o) = seg_keys(sv + num_segs * (v.c + depth * v.o));
+
+        Func keys("range_keys");  // (c)
+        RDom rb(0, num_segs, 0, bc, 0, bo, 0, c_batches, 0, o_batches, "rb");
+        // Ragged last batches re-read the last channel / row: folding a segment twice is harmless.
+        Expr c_b = min(rb[3] * bc + rb.y, depth - 1), o_b = min(rb[4] * bo + rb.z, outer - 1);
+        keys(v.c) = identity_keys();
+        keys(c_b) =
+            Tuple(min(keys(c_b)[0], batch_keys(rb.x, c_b, o_b)[0]), max(keys(c_b)[1], batch_keys(rb.x, c_b, o_b)[1]));
+        keys.compute_root();
+
         Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
         const int natural = get_target().natural_vector_size(Int(t.bits()));
-        // Tasks of about kTaskElements: several short segments per task.
         Var it("it");
+        seg_keys.compute_at(keys, rb[3]);
         seg_keys.update()
             .specialize(big)
             .split(item, it, item, max(1, kTaskElements / seg_len), TailStrategy::GuardWithIf)
             .parallel(it);
         lane_keys.compute_at(seg_keys, item).vectorize(u, natural);
         lane_keys.update().reorder(u, j).vectorize(u, natural);
-
-        Func keys("range_keys");  // (c)
-        RDom r(0, num_segs, 0, outer, "r");
-        keys(v.c) = identity_keys();
-        keys(v.c) = Tuple(min(keys(v.c)[0], partials(r.x, v.c, r.y)[0]), max(keys(v.c)[1], partials(r.x, v.c, r.y)[1]));
-        keys.compute_root();
         return keys;
     }
 

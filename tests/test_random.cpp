@@ -191,6 +191,16 @@ TEST_CASE("random forward: large tensors around the parallel threshold, several 
             log.add(run_grad(make_grad_case<float>(rng, {n / 1002, 501, 2}, 1), GradAlias::kInput, true, 0));
             log.add(run_grad(make_grad_case<double>(rng, {7, 19, 2}, 1), GradAlias::kNone, true, 1));
         }
+        // The range computed along rows in batches of at most 4096 segments: several batches of
+        // channels (first axis) and of outer rows (middle axis), the last ones ragged.
+        for (const std::vector<int64_t> &shape : {std::vector<int64_t>{5000, 64}, std::vector<int64_t>{70, 64, 64}}) {
+            qdq::set_num_threads(rng.pick(std::vector<int>{0, 1, 3}));
+            qdq::QuantizeOptions o = random_options(rng);
+            o.range_given = false;
+            o.axis = shape.size() == 2 ? 0 : 1;
+            log.add(run_forward(make_forward_case<float>(rng, shape, o, ValueStyle{}), random_run(rng)));
+            log.add(run_forward(make_forward_case<double>(rng, shape, o, special_heavy_style()), random_run(rng)));
+        }
         qdq::set_num_threads(0);
         report(log, "the large-tensor sweep");
     });
