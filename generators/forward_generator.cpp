@@ -226,25 +226,29 @@ private:
             lane_keys.update().gpu_threads(u);
             return combine_partials_gpu(partials, num_segs, outer);
         }
-        // CPU: batches of rows, at most kItemsPerBatch segments each, so the segment keys never take
-        // more scratch than one batch whatever the tensor's size. A batch is a block of bc
-        // channels by bo outer rows (for each outer row, bc contiguous rows of memory). In a batch,
-        // tasks of about kTaskElements (several short segments per task) run in parallel; then
-        // each segment's keys are folded into its channel's.
-        Expr bc = clamp(kItemsPerBatch / num_segs, 1, depth);
-        Expr bo = clamp(kItemsPerBatch / (num_segs * bc), 1, outer);
+        // CPU: batches of at most kItemsPerBatch segments, so the segment keys never take more
+        // scratch than one batch whatever the tensor's size. A batch is bs segments of each of bc
+        // channels by bo outer rows (for each outer row, bc contiguous rows of memory; bs < num_segs
+        // only for rows longer than kItemsPerBatch segments). In a batch, tasks of about
+        // kTaskElements (several short segments per task) run in parallel; then each segment's
+        // keys are folded into its channel's.
+        Expr bs = min(num_segs, kItemsPerBatch);
+        Expr bc = clamp(kItemsPerBatch / bs, 1, depth);
+        Expr bo = clamp(kItemsPerBatch / (bs * bc), 1, outer);
+        Expr s_batches = (num_segs + bs - 1) / bs;
         Expr c_batches = (depth + bc - 1) / bc, o_batches = (outer + bo - 1) / bo;
         Var sv("sv");
         Func batch_keys("batch_keys");  // (s, c, o): the keys of segment s of row (c, o)
         batch_keys(sv, v.c, v.o) = seg_keys(sv + num_segs * (v.c + depth * v.o));
 
         Func keys("range_keys");  // (c)
-        RDom rb(0, num_segs, 0, bc, 0, bo, 0, c_batches, 0, o_batches, "rb");
-        // Ragged last batches re-read the last channel / row: folding a segment twice is harmless.
-        Expr c_b = min(rb[3] * bc + rb.y, depth - 1), o_b = min(rb[4] * bo + rb.z, outer - 1);
+        RDom rb(0, bs, 0, bc, 0, bo, 0, s_batches, 0, c_batches, 0, o_batches, "rb");
+        // Ragged last batches re-read the last segment / channel / row: folding one twice is harmless.
+        Expr s_b = min(rb[3] * bs + rb.x, num_segs - 1);
+        Expr c_b = min(rb[4] * bc + rb.y, depth - 1), o_b = min(rb[5] * bo + rb.z, outer - 1);
         keys(v.c) = identity_keys();
         keys(c_b) =
-            Tuple(min(keys(c_b)[0], batch_keys(rb.x, c_b, o_b)[0]), max(keys(c_b)[1], batch_keys(rb.x, c_b, o_b)[1]));
+            Tuple(min(keys(c_b)[0], batch_keys(s_b, c_b, o_b)[0]), max(keys(c_b)[1], batch_keys(s_b, c_b, o_b)[1]));
         keys.compute_root();
 
         Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
