@@ -254,7 +254,9 @@ private:
         Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
         const int natural = get_target().natural_vector_size(Int(t.bits()));
         Var it("it");
-        seg_keys.compute_at(keys, rb[3]);
+        // One buffer of kItemsPerBatch for all batches (a batch's items are consecutive and
+        // batches advance through memory): allocated once per call, whatever the tensor's size.
+        seg_keys.store_root().compute_at(keys, rb[3]).fold_storage(item, kItemsPerBatch);
         seg_keys.update()
             .specialize(big)
             .split(item, it, item, max(1, kTaskElements / seg_len), TailStrategy::GuardWithIf)
