@@ -149,26 +149,21 @@ Status normalise_axis(std::optional<int> axis, int rank, bool gradient, std::opt
     return Status::Ok();
 }
 
-// Dispatch tables: the kernels of each instruction-set variant, best variant first.
-template <typename T>
-struct KernelSet;
+// Dispatch tables: the kernels of each instruction-set variant, best variant first. The
+// generated C functions take untyped halide_buffer_t, so float and double kernels share one type.
+using GivenKernel = int (*)(const void *user_context, int32_t num_bits, bool signed_input, bool narrow_range,
+                            int32_t round_mode, halide_buffer_t *input, halide_buffer_t *input_min,
+                            halide_buffer_t *input_max, halide_buffer_t *output, halide_buffer_t *slice_ranges);
+using ComputedKernel = int (*)(const void *user_context, int32_t num_bits, bool signed_input, bool narrow_range,
+                               int32_t round_mode, halide_buffer_t *input, halide_buffer_t *output,
+                               halide_buffer_t *slice_ranges);
+using GradientKernel = int (*)(const void *user_context, halide_buffer_t *gradients, halide_buffer_t *input,
+                               halide_buffer_t *input_min, halide_buffer_t *input_max, halide_buffer_t *input_backprop);
 
-// The kernels' C function types, named through the variant every build has.
-#define QDQ_KERNEL_TYPE_(kernel, isa) decltype(&kernel##_##isa)
-#define QDQ_KERNEL_TYPE(kernel, isa) QDQ_KERNEL_TYPE_(kernel, isa)
-
-template <>
-struct KernelSet<float> {
-    QDQ_KERNEL_TYPE(qdq_forward_given_f32, QDQ_ANY_ISA) given;
-    QDQ_KERNEL_TYPE(qdq_forward_rows_f32, QDQ_ANY_ISA) rows, columns;
-    QDQ_KERNEL_TYPE(qdq_gradient_f32, QDQ_ANY_ISA) gradient;
-};
-
-template <>
-struct KernelSet<double> {
-    QDQ_KERNEL_TYPE(qdq_forward_given_f64, QDQ_ANY_ISA) given;
-    QDQ_KERNEL_TYPE(qdq_forward_rows_f64, QDQ_ANY_ISA) rows, columns;
-    QDQ_KERNEL_TYPE(qdq_gradient_f64, QDQ_ANY_ISA) gradient;
+struct KernelSet {
+    GivenKernel given;
+    ComputedKernel rows, columns;
+    GradientKernel gradient;
 };
 
 #define QDQ_KERNEL_SET(T, isa)                                                                        \
@@ -179,23 +174,23 @@ struct KernelSet<double> {
 #define QDQ_F32_SET(isa, level) QDQ_KERNEL_SET(f32, isa),
 #define QDQ_F64_SET(isa, level) QDQ_KERNEL_SET(f64, isa),
 #define QDQ_ISA_LEVEL(isa, level) level,
-constexpr KernelSet<float> kF32Kernels[] = {QDQ_FOR_EACH_ISA(QDQ_F32_SET)};
-constexpr KernelSet<double> kF64Kernels[] = {QDQ_FOR_EACH_ISA(QDQ_F64_SET)};
+constexpr KernelSet kF32Kernels[] = {QDQ_FOR_EACH_ISA(QDQ_F32_SET)};
+constexpr KernelSet kF64Kernels[] = {QDQ_FOR_EACH_ISA(QDQ_F64_SET)};
 constexpr int kVariantLevels[] = {QDQ_FOR_EACH_ISA(QDQ_ISA_LEVEL)};  // qdq::Isa of each, best first
 constexpr int kNumVariants = static_cast<int>(sizeof(kF32Kernels) / sizeof(kF32Kernels[0]));
 #if QDQ_HAS_CUDA
-constexpr KernelSet<float> kF32Cuda = QDQ_KERNEL_SET(f32, cuda);
-constexpr KernelSet<double> kF64Cuda = QDQ_KERNEL_SET(f64, cuda);
+constexpr KernelSet kF32Cuda = QDQ_KERNEL_SET(f32, cuda);
+constexpr KernelSet kF64Cuda = QDQ_KERNEL_SET(f64, cuda);
 #endif
 #if QDQ_HAS_OPENCL
-constexpr KernelSet<float> kF32OpenCL = QDQ_KERNEL_SET(f32, opencl);
-constexpr KernelSet<double> kF64OpenCL = QDQ_KERNEL_SET(f64, opencl);
+constexpr KernelSet kF32OpenCL = QDQ_KERNEL_SET(f32, opencl);
+constexpr KernelSet kF64OpenCL = QDQ_KERNEL_SET(f64, opencl);
 #endif
 
 // The kernels to run now: on the host, the best variant the CPU has, no better than
 // qdq::set_max_isa allows; else the device's. (Availability is checked before.)
 template <typename T>
-const KernelSet<T> &kernels(DeviceKind kind) {
+const KernelSet &kernels(DeviceKind kind) {
     constexpr bool f32 = std::is_same_v<T, float>;
 #if QDQ_HAS_CUDA
     if (kind == DeviceKind::kCuda) {
@@ -467,7 +462,7 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     call.tensor(&out_buf.buf, true);
     call.host_memory(&slice_buf, true);
     const int round_mode = static_cast<int>(options.round_mode);
-    const KernelSet<T> &set = kernels<T>(where.kind);
+    const KernelSet &set = kernels<T>(where.kind);
     int rc;
     if (options.range_given) {
         call.host_memory(&min_buf.buf, false);
