@@ -214,7 +214,7 @@ private:
         seg_keys(item) = identity_keys();
         seg_keys(item) =
             Tuple(min(seg_keys(item)[0], lane_keys(ru, item)[0]), max(seg_keys(item)[1], lane_keys(ru, item)[1]));
-        Func partials("partials");  // (s, c, o)
+        Func partials("partials");  // (s, c, o): the keys of segment s of row (c, o)
         partials(s, v.c, v.o) = seg_keys(s + num_segs * (v.c + depth * v.o));
 
         if (gpu) {
@@ -237,18 +237,13 @@ private:
         Expr bo = clamp(kItemsPerBatch / (bs * bc), 1, outer);
         Expr s_batches = (num_segs + bs - 1) / bs;
         Expr c_batches = (depth + bc - 1) / bc, o_batches = (outer + bo - 1) / bo;
-        Var sv("sv");
-        Func batch_keys("batch_keys");  // (s, c, o): the keys of segment s of row (c, o)
-        batch_keys(sv, v.c, v.o) = seg_keys(sv + num_segs * (v.c + depth * v.o));
-
         Func keys("range_keys");  // (c)
         RDom rb(0, bs, 0, bc, 0, bo, 0, s_batches, 0, c_batches, 0, o_batches, "rb");
         // Ragged last batches re-read the last segment / channel / row: folding one twice is harmless.
         Expr s_b = min(rb[3] * bs + rb.x, num_segs - 1);
         Expr c_b = min(rb[4] * bc + rb.y, depth - 1), o_b = min(rb[5] * bo + rb.z, outer - 1);
         keys(v.c) = identity_keys();
-        keys(c_b) =
-            Tuple(min(keys(c_b)[0], batch_keys(s_b, c_b, o_b)[0]), max(keys(c_b)[1], batch_keys(s_b, c_b, o_b)[1]));
+        keys(c_b) = Tuple(min(keys(c_b)[0], partials(s_b, c_b, o_b)[0]), max(keys(c_b)[1], partials(s_b, c_b, o_b)[1]));
         keys.compute_root();
 
         Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;

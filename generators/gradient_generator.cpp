@@ -31,17 +31,15 @@ public:
         Expr x = (*input)(v.x, v.c, v.o);
         Expr lo = (*input_min)(v.c), hi = (*input_max)(v.c);
         Expr dy = (*gradients)(v.x, v.c, v.o);
-        if (!simd_flushes_subnormals(get_target(), t)) {
-            // Explicit NaN tests: Halide may rewrite x >= lo as !(x < lo), which is true for NaN.
-            Expr in_range = !is_nan(x) && !is_nan(lo) && !is_nan(hi) && x >= lo && x <= hi;
-            (*input_backprop)(v.x, v.c, v.o) = dy * select(in_range, cast(t, 1), cast(t, 0));
-        } else {
-            // ARMv7 NEON flushes subnormals: compare on bit patterns, and pass dy through by
-            // selection (dy * 1 would flush a subnormal dy; dy * 0 has the right sign and NaN).
-            Expr in_range =
-                !is_nan(x) && !is_nan(lo) && !is_nan(hi) && !less_than(x, lo, true) && !less_than(hi, x, true);
-            (*input_backprop)(v.x, v.c, v.o) = select_bits(in_range, dy, dy * cast(t, 0));
-        }
+        // lo <= x <= hi. Explicit NaN tests: without NaN, x >= lo is !(x < lo), which Halide may
+        // produce anyway. Where SIMD flushes subnormals, the comparisons go on bit patterns.
+        const bool flushes = simd_flushes_subnormals(get_target(), t);
+        Expr in_range =
+            !is_nan(x) && !is_nan(lo) && !is_nan(hi) && !less_than(x, lo, flushes) && !less_than(hi, x, flushes);
+        // TF's dy * mask; where SIMD flushes subnormals, dy passes by selection (dy * 1 would
+        // flush a subnormal dy; dy * 0 has the right sign and NaN).
+        (*input_backprop)(v.x, v.c, v.o) =
+            flushes ? select_bits(in_range, dy, dy * cast(t, 0)) : dy * select(in_range, cast(t, 1), cast(t, 0));
 
         require_dense(*gradients);
         require_dense(*input);

@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <vector>
 
 namespace qdq_gen {
@@ -69,11 +68,15 @@ inline bool simd_flushes_subnormals(const Target &target, Type t) {
     return t == Float(32) && target.arch == Target::ARM && target.bits == 32 && !target.has_feature(Target::NoNEON);
 }
 
+// All bits of a signed integer of `bits` bits but the sign.
+inline Expr magnitude_mask(int bits) {
+    return cast(Int(bits), Expr(bits == 32 ? INT64_C(0x7fffffff) : INT64_C(0x7fffffffffffffff)));
+}
+
 // The magnitude bits of a float (sign cleared), as a signed integer of the same width.
 inline Expr magnitude_bits(Expr v) {
     const int bits = v.type().bits();
-    return reinterpret(Int(bits), v) &
-           cast(Int(bits), Expr(bits == 32 ? INT64_C(0x7fffffff) : INT64_C(0x7fffffffffffffff)));
+    return reinterpret(Int(bits), v) & magnitude_mask(bits);
 }
 
 // The bit pattern of +infinity.
@@ -81,7 +84,14 @@ inline Expr infinity_bits(Type t) {
     return t.bits() == 32 ? Expr(INT32_C(0x7f800000)) : Expr(INT64_C(0x7ff0000000000000));
 }
 
-inline Expr ordered_key(Expr v);
+// The integer image of a float that orders like the float, with -0 < +0: flip the
+// magnitude bits of negatives. min/max over these keys are exact, associative and
+// commutative, so the computed range does not depend on vector width or thread split.
+inline Expr ordered_key(Expr v) {
+    const int bits = v.type().bits();
+    Expr b = reinterpret(Int(bits), v);
+    return b ^ ((b >> (bits - 1)) & magnitude_mask(bits));
+}
 
 // IEEE a < b computed with integer operations only (false if either is NaN; -0 == +0), so
 // exact where the SIMD unit flushes subnormals. Otherwise the plain comparison.
@@ -140,17 +150,6 @@ inline Expr separately_rounded_product(Expr a, Expr b, const Target &target) {
     return a * b;
 }
 
-// The integer image of a float that orders like the float, with -0 < +0: flip the
-// magnitude bits of negatives. min/max over these keys are exact, associative and
-// commutative, so the computed range does not depend on vector width or thread split.
-inline Expr ordered_key(Expr v) {
-    const int bits = v.type().bits();
-    Type kt = Int(bits);
-    Expr b = reinterpret(kt, v);
-    Expr magnitude = cast(kt, Expr(bits == 32 ? INT64_C(0x7fffffff) : INT64_C(0x7fffffffffffffff)));
-    return b ^ ((b >> (bits - 1)) & magnitude);
-}
-
 // ordered_key is an involution on the bit pattern.
 inline Expr from_ordered_key(Expr k, Type float_type) {
     return reinterpret(float_type, ordered_key(reinterpret(float_type, k)));
@@ -187,11 +186,11 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
         .fuse(xc, v.o, task)
         .parallel(task)
         .vectorize(xi, vec, TailStrategy::GuardWithIf);
-    // Rows shorter than a vector (2, 4 or 8 elements, middle axes with many channels): x and c
-    // fused into one contiguous dimension and vectorised across rows; a vector's per-channel
-    // parameters come from a dense load of its channels, repeated s-fold by a permute.
+    // Rows of 2 or 4 elements (middle axes with many channels): x and c fused into one
+    // contiguous dimension and vectorised across rows; a vector's per-channel parameters come
+    // from a dense load of its channels, repeated s-fold by a permute.
     Var xcf("xcf"), ot3("ot3");
-    for (int s : {2, 4, 8}) {
+    for (int s : {2, 4}) {
         if (s * 4 > natural) continue;  // fewer than 4 channels a vector: Halide gathers lane by lane
         Stage fused = out.specialize(inner == s && depth * s >= natural);
         fused.specialize(big)
@@ -239,11 +238,15 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
         for (bool short_rows : {true, false}) {
             Expr shape =
                 inner == 1 && depth >= w && (short_rows ? depth <= kLastAxisShortRow : depth > kLastAxisShortRow);
-            auto schedule = short_rows ? std::function<void(Stage)>(rows_in_vector) : channel_blocks;
             Stage parallel_rows = out.specialize(shape && big);
             parallel_rows.split(v.o, co, v.o, rows_per_task, TailStrategy::GuardWithIf).parallel(co);
-            schedule(parallel_rows);
-            schedule(out.specialize(shape));
+            for (Stage s : {parallel_rows, out.specialize(shape)}) {
+                if (short_rows) {
+                    rows_in_vector(s);
+                } else {
+                    channel_blocks(s);
+                }
+            }
         }
     }
 
