@@ -91,6 +91,15 @@ def axis_shape(axis, n, d):
     return (o, d, rest // o), 1
 
 
+def axis_cases(n, depths):
+    """(axis, depth, shape, axis index) of every per-axis view of n elements that exists."""
+    for axis in AXES:
+        for d in depths:
+            sh = axis_shape(axis, n, d)
+            if sh:
+                yield (axis, d) + sh
+
+
 def quant_params(lo, hi):
     """Spec 4.3 for signed 8 bits (in double; only the peers' scale for PyTorch / XNNPACK-like use)."""
     s_min = -128.0 / lo if -128.0 * lo > 0 else float("inf")
@@ -240,52 +249,47 @@ def run_tf(args, writer, timer):
                     writer.row(f"tf_{mode}_{name}", dtype, log2n, threads, (n,), streams, limits, r)
 
             if log2n in args.axis_sizes:
-                for axis in AXES:
-                    for d in args.axis_depths:
-                        sh = axis_shape(axis, n, d)
-                        if not sh:
-                            continue
-                        shape, ax = sh
-                        xs = tf.reshape(x, shape)
-                        gs = tf.reshape(g, shape)
-                        mins = tf.constant([given_min(c) for c in range(d)], tft)
-                        maxs = tf.constant([given_max(c) for c in range(d)], tft)
-                        zeros = tf.zeros([d], tft)
-                        nb = tf.constant(8, tf.int32)
+                for axis, d, shape, ax in axis_cases(n, args.axis_depths):
+                    xs = tf.reshape(x, shape)
+                    gs = tf.reshape(g, shape)
+                    mins = tf.constant([given_min(c) for c in range(d)], tft)
+                    maxs = tf.constant([given_max(c) for c in range(d)], tft)
+                    zeros = tf.zeros([d], tft)
+                    nb = tf.constant(8, tf.int32)
 
-                        def a_given(x_, ax=ax, mins=mins, maxs=maxs):
-                            return qdq(x_, mins, maxs, range_given=True, axis=ax)
+                    def a_given(x_, ax=ax, mins=mins, maxs=maxs):
+                        return qdq(x_, mins, maxs, range_given=True, axis=ax)
 
-                        def a_given_v3(x_, ax=ax, mins=mins, maxs=maxs, nb=nb):
-                            return raw.QuantizeAndDequantizeV3(input=x_, input_min=mins, input_max=maxs, num_bits=nb,
-                                                               range_given=True, axis=ax)
+                    def a_given_v3(x_, ax=ax, mins=mins, maxs=maxs, nb=nb):
+                        return raw.QuantizeAndDequantizeV3(input=x_, input_min=mins, input_max=maxs, num_bits=nb,
+                                                           range_given=True, axis=ax)
 
-                        def a_computed(x_, ax=ax, zeros=zeros):
-                            return qdq(x_, zeros, zeros, range_given=False, axis=ax)
+                    def a_computed(x_, ax=ax, zeros=zeros):
+                        return qdq(x_, zeros, zeros, range_given=False, axis=ax)
 
-                        def a_grad(g_, x_, ax=ax, mins=mins, maxs=maxs):
-                            return raw.QuantizeAndDequantizeV4Grad(gradients=g_, input=x_, input_min=mins,
-                                                                   input_max=maxs, axis=ax)[0]
+                    def a_grad(g_, x_, ax=ax, mins=mins, maxs=maxs):
+                        return raw.QuantizeAndDequantizeV4Grad(gradients=g_, input=x_, input_min=mins,
+                                                               input_max=maxs, axis=ax)[0]
 
-                        for mode in ("eager", "function"):
-                            wrap = (lambda f: f) if mode == "eager" else tf.function
-                            # TF 2.21's V2/V4 rejects non-scalar given ranges; V3 (same kernel) accepts them.
-                            fg = wrap(a_given)
-                            note = ""
-                            try:
-                                fg(xs)
-                            except Exception:
-                                fg, note = wrap(a_given_v3), "QuantizeAndDequantizeV3: V4 rejects per-axis given ranges"
-                            r = safe(timer, lambda: fg(xs))
-                            writer.row(f"tf_{mode}_fwd_given", dtype, log2n, threads, shape, 2, "memcpy", r, axis, d,
-                                       note)
-                            fc = wrap(a_computed)
-                            r = safe(timer, lambda: fc(xs))
-                            writer.row(f"tf_{mode}_fwd_computed", dtype, log2n, threads, shape, 2, "memcpy", r, axis,
-                                       d)
-                            fgr = wrap(a_grad)
-                            r = safe(timer, lambda: fgr(gs, xs))
-                            writer.row(f"tf_{mode}_grad", dtype, log2n, threads, shape, 3, "stream3", r, axis, d)
+                    for mode in ("eager", "function"):
+                        wrap = (lambda f: f) if mode == "eager" else tf.function
+                        # TF 2.21's V2/V4 rejects non-scalar given ranges; V3 (same kernel) accepts them.
+                        fg = wrap(a_given)
+                        note = ""
+                        try:
+                            fg(xs)
+                        except Exception:
+                            fg, note = wrap(a_given_v3), "QuantizeAndDequantizeV3: V4 rejects per-axis given ranges"
+                        r = safe(timer, lambda: fg(xs))
+                        writer.row(f"tf_{mode}_fwd_given", dtype, log2n, threads, shape, 2, "memcpy", r, axis, d,
+                                   note)
+                        fc = wrap(a_computed)
+                        r = safe(timer, lambda: fc(xs))
+                        writer.row(f"tf_{mode}_fwd_computed", dtype, log2n, threads, shape, 2, "memcpy", r, axis,
+                                   d)
+                        fgr = wrap(a_grad)
+                        r = safe(timer, lambda: fgr(gs, xs))
+                        writer.row(f"tf_{mode}_grad", dtype, log2n, threads, shape, 3, "stream3", r, axis, d)
             del x, g
 
 
@@ -343,43 +347,38 @@ def run_torch(args, writer, timer):
                 del xr, y
 
                 if log2n in args.axis_sizes:
-                    for axis in AXES:
-                        for d in args.axis_depths:
-                            sh = axis_shape(axis, n, d)
-                            if not sh:
-                                continue
-                            shape, ax = sh
-                            xs = x.reshape(shape)
-                            gs = g.reshape(shape)
-                            other = tuple(i for i in range(len(shape)) if i != ax)
-                            steps = torch.tensor([quant_params(given_min(c), given_max(c))[1] for c in range(d)],
-                                                 dtype=torch.float32)
-                            zps = torch.zeros(d, dtype=torch.int32)
+                    for axis, d, shape, ax in axis_cases(n, args.axis_depths):
+                        xs = x.reshape(shape)
+                        gs = g.reshape(shape)
+                        other = tuple(i for i in range(len(shape)) if i != ax)
+                        steps = torch.tensor([quant_params(given_min(c), given_max(c))[1] for c in range(d)],
+                                             dtype=torch.float32)
+                        zps = torch.zeros(d, dtype=torch.int32)
 
-                            def c_given(xs=xs, ax=ax, steps=steps, zps=zps):
-                                return torch.fake_quantize_per_channel_affine(xs, steps, zps, ax, -128, 127)
+                        def c_given(xs=xs, ax=ax, steps=steps, zps=zps):
+                            return torch.fake_quantize_per_channel_affine(xs, steps, zps, ax, -128, 127)
 
-                            def c_computed(xs=xs, ax=ax, zps=zps, other=other):
-                                mn = torch.amin(xs, dim=other)
-                                mx = torch.amax(xs, dim=other)
-                                step = torch.maximum(mn / -128.0, mx / 127.0).float()
-                                return torch.fake_quantize_per_channel_affine(xs, step, zps, ax, -128, 127)
+                        def c_computed(xs=xs, ax=ax, zps=zps, other=other):
+                            mn = torch.amin(xs, dim=other)
+                            mx = torch.amax(xs, dim=other)
+                            step = torch.maximum(mn / -128.0, mx / 127.0).float()
+                            return torch.fake_quantize_per_channel_affine(xs, step, zps, ax, -128, 127)
 
-                            xsr = xs.detach().clone().requires_grad_(True)
-                            try:
-                                ys = torch.fake_quantize_per_channel_affine(xsr, steps, zps, ax, -128, 127)
-                            except Exception:
-                                ys = None
+                        xsr = xs.detach().clone().requires_grad_(True)
+                        try:
+                            ys = torch.fake_quantize_per_channel_affine(xsr, steps, zps, ax, -128, 127)
+                        except Exception:
+                            ys = None
 
-                            def c_grad(ys=ys, xsr=xsr, gs=gs):
-                                return torch.autograd.grad(ys, xsr, gs, retain_graph=True)[0]
+                        def c_grad(ys=ys, xsr=xsr, gs=gs):
+                            return torch.autograd.grad(ys, xsr, gs, retain_graph=True)[0]
 
-                            for name, streams, limits, fn in (("torch_fq_given", 2, "memcpy", c_given),
-                                                              ("torch_fq_computed", 2, "memcpy", c_computed),
-                                                              ("torch_fq_grad", 3, "stream3", c_grad)):
-                                r = safe(timer, fn)
-                                writer.row(name, dtype, log2n, threads, shape, streams, limits, r, axis, d)
-                            del xsr, ys
+                        for name, streams, limits, fn in (("torch_fq_given", 2, "memcpy", c_given),
+                                                          ("torch_fq_computed", 2, "memcpy", c_computed),
+                                                          ("torch_fq_grad", 3, "stream3", c_grad)):
+                            r = safe(timer, fn)
+                            writer.row(name, dtype, log2n, threads, shape, streams, limits, r, axis, d)
+                        del xsr, ys
 
 
 def main():
