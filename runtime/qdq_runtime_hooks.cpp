@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <mutex>
 
 namespace qdq::runtime {
@@ -23,6 +24,35 @@ void error_handler(void *user_context, const char *message) {
         auto *ctx = static_cast<CallContext *>(user_context);
         if (ctx->error.empty()) ctx->error = message;
     }
+}
+
+// ---- Host scratch memory (see scratch_malloc in the header).
+// A block is [64-byte header holding its size class][payload]: the header keeps the payload
+// 64-byte aligned and makes the 8 bytes before it readable, as halide_malloc requires.
+constexpr size_t kScratchHeader = 64;
+constexpr int kMaxCachedBlocks = 32;
+
+struct ScratchCache {
+    std::mutex mutex;
+    void *blocks[kMaxCachedBlocks] = {};  // headers of free blocks, most recently freed last
+    int count = 0;
+    size_t bytes = 0;
+};
+
+ScratchCache &scratch_cache() {
+    static ScratchCache *cache = new ScratchCache;  // never destroyed: kernels may run at exit
+    return *cache;
+}
+
+size_t &size_class_of(void *header) {
+    return *static_cast<size_t *>(header);
+}
+
+void *halide_scratch_malloc(void *, size_t bytes) {
+    return scratch_malloc(bytes);
+}
+void halide_scratch_free(void *, void *block) {
+    scratch_free(block);
 }
 
 #if QDQ_HAS_CUDA
@@ -118,6 +148,8 @@ void install_hooks() {
     static std::once_flag once;
     std::call_once(once, [] {
         halide_set_error_handler(error_handler);
+        halide_set_custom_malloc(halide_scratch_malloc);
+        halide_set_custom_free(halide_scratch_free);
         // Device staging buffers (host-memory ranges) come from a cache, not cuMemAlloc/cuMemFree
         // per call.
         halide_reuse_device_allocations(nullptr, true);
@@ -156,6 +188,60 @@ int best_isa_level() {
 
 void set_num_threads(int n) {
     halide_set_num_threads(n);
+}
+
+void *scratch_malloc(size_t bytes) {
+    // Power-of-two classes from 4 KiB, with room for the header and for reads just past the end.
+    size_t size_class = 4096;
+    while (size_class < bytes + kScratchHeader + 64) {
+        if (size_class > (SIZE_MAX >> 2)) return nullptr;
+        size_class <<= 1;
+    }
+    ScratchCache &cache = scratch_cache();
+    {
+        std::lock_guard<std::mutex> lock(cache.mutex);
+        for (int i = cache.count - 1; i >= 0; --i) {
+            void *header = cache.blocks[i];
+            if (size_class_of(header) != size_class) continue;
+            cache.blocks[i] = cache.blocks[--cache.count];
+            cache.bytes -= size_class;
+            return static_cast<char *>(header) + kScratchHeader;
+        }
+    }
+    void *header = nullptr;
+    if (posix_memalign(&header, 64, size_class) != 0) return nullptr;
+    size_class_of(header) = size_class;
+    return static_cast<char *>(header) + kScratchHeader;
+}
+
+void scratch_free(void *block) {
+    if (block == nullptr) return;
+    void *header = static_cast<char *>(block) - kScratchHeader;
+    const size_t size_class = size_class_of(header);
+    if (size_class > kScratchCacheBytes) {
+        std::free(header);
+        return;
+    }
+    ScratchCache &cache = scratch_cache();
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    // Make room: the least recently freed blocks go first.
+    while (cache.count == kMaxCachedBlocks || cache.bytes + size_class > kScratchCacheBytes) {
+        void *oldest = cache.blocks[0];
+        cache.bytes -= size_class_of(oldest);
+        --cache.count;
+        for (int i = 0; i < cache.count; ++i) cache.blocks[i] = cache.blocks[i + 1];
+        std::free(oldest);
+    }
+    cache.blocks[cache.count++] = header;
+    cache.bytes += size_class;
+}
+
+void release_scratch_cache() {
+    ScratchCache &cache = scratch_cache();
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    for (int i = 0; i < cache.count; ++i) std::free(cache.blocks[i]);
+    cache.count = 0;
+    cache.bytes = 0;
 }
 
 bool cuda_available(std::string *why) {

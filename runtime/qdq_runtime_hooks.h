@@ -2,6 +2,7 @@
 // CPU feature check behind the instruction-set dispatch in src/.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace qdq::runtime {
@@ -26,6 +27,18 @@ int isa_cap();
 int best_isa_level();
 
 void set_num_threads(int n);
+
+// Host scratch memory: what the kernels allocate (Halide's halide_malloc, installed by
+// install_hooks) and src/'s per-call slice ranges. Freed blocks are kept for the next call,
+// by power-of-two size class, up to kScratchCacheBytes in all: on the virtual machines qdq runs
+// on, a page costs 12-20 us on its first touch, and glibc hands freed memory back to the
+// kernel (heap trim, munmap), so without the cache every call would fault its scratch in again.
+// Blocks are 64-byte aligned.
+constexpr size_t kScratchCacheBytes = size_t(64) << 20;
+void *scratch_malloc(size_t bytes);
+void scratch_free(void *block);
+// Frees the cached blocks (qdq::release_cached_memory).
+void release_scratch_cache();
 
 // Whether a CUDA driver and device / an OpenCL platform with a device can be used here.
 bool cuda_available(std::string *why);

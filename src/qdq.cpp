@@ -64,6 +64,16 @@ Status check_view(const TensorView<T> &t, const char *name, int64_t *count) {
     return Status::Ok();
 }
 
+// A block of the runtime's scratch cache for the duration of a call (null for 0 bytes or
+// when out of memory).
+struct ScratchBlock {
+    void *data = nullptr;
+    explicit ScratchBlock(size_t bytes) : data(bytes ? runtime::scratch_malloc(bytes) : nullptr) {}
+    ~ScratchBlock() { runtime::scratch_free(data); }
+    ScratchBlock(const ScratchBlock &) = delete;
+    ScratchBlock &operator=(const ScratchBlock &) = delete;
+};
+
 // The kernels' view of a tensor: Halide dims (x = inner, c = depth, o = outer).
 struct View3 {
     int64_t inner = 1, depth = 1, outer = 1;
@@ -425,21 +435,18 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     T dummy[1] = {T(0)};  // a null host pointer would make Halide run a bounds query
 
     // Per-slice results: (c, k), k = min, max, scale, inverse scale. Small tensors of
-    // slices stay on the stack. The kernels read this buffer back as whole vectors and Halide
+    // slices stay on the stack, others take a block of the runtime's scratch cache (warm pages,
+    // no allocation per call). The kernels read this buffer back as whole vectors and Halide
     // treats it as its own allocation, aligned to a vector: ARMv7's aligned NEON loads fault
-    // otherwise, so it is 64-byte aligned on the stack and on the heap.
+    // otherwise, so it is 64-byte aligned on the stack and in the cache.
     constexpr int64_t kStackSlices = 64;
-    constexpr size_t kSliceAlignment = 64;
-    alignas(kSliceAlignment) T stack_slices[4 * kStackSlices];
-    std::vector<T> heap_slices;
-    T *slices = stack_slices;
-    if (view.depth > kStackSlices) {
-        size_t bytes = static_cast<size_t>(4 * view.depth) * sizeof(T);
-        heap_slices.resize(static_cast<size_t>(4 * view.depth) + kSliceAlignment / sizeof(T));
-        void *p = heap_slices.data();
-        size_t space = heap_slices.size() * sizeof(T);
-        slices = static_cast<T *>(std::align(kSliceAlignment, bytes, p, space));
+    alignas(64) T stack_slices[4 * kStackSlices];
+    ScratchBlock heap_slices(view.depth > kStackSlices ? static_cast<size_t>(4 * view.depth) * sizeof(T) : 0);
+    if (view.depth > kStackSlices && heap_slices.data == nullptr) {
+        return Status::Internal("OOM when allocating the per-slice ranges of " + std::to_string(view.depth) +
+                                " slices");
     }
+    T *slices = view.depth > kStackSlices ? static_cast<T *>(heap_slices.data) : stack_slices;
     halide_dimension_t slice_dims[2] = {halide_dimension_t(0, static_cast<int32_t>(view.depth), 1),
                                         halide_dimension_t(0, 4, static_cast<int32_t>(view.depth))};
     halide_buffer_t slice_buf{};

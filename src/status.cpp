@@ -65,6 +65,10 @@ void set_num_threads(int n) {
     runtime::set_num_threads(n);
 }
 
+void release_cached_memory() {
+    runtime::release_scratch_cache();
+}
+
 void set_max_isa(Isa isa) {
     runtime::set_isa_cap(static_cast<int>(isa));
 }

@@ -435,6 +435,11 @@ TEST_CASE("concurrency: 8 threads calling at once, mixed calls") {
     add_forward(double{}, {3, 70000}, 0, false);
     add_forward(float{}, {70000, 3}, -1, true);
     add_forward(float{}, {2, 3, 4, 5}, -2, false);
+    // Many slices: per-slice ranges and partial keys come from the scratch cache, shared by all
+    // threads and emptied now and then by release_cached_memory below.
+    add_forward(float{}, {16, 4096}, -1, false);
+    add_forward(double{}, {2000, 24}, 0, true);
+    add_forward(float{}, {9, 700, 5}, 1, false);
     add_grad(float{}, {5, 7}, 0, GradAlias::kNone);
     add_grad(double{}, {100000}, std::nullopt, GradAlias::kGradients);
     add_grad(float{}, {4, 40000}, -1, GradAlias::kInput);
@@ -446,6 +451,7 @@ TEST_CASE("concurrency: 8 threads calling at once, mixed calls") {
     for (int t = 0; t < 8; ++t) {
         threads.emplace_back([&, t] {
             for (int iter = 0; iter < 12; ++iter) {
+                if (t % 3 == 0 && iter % 4 == 3) qdq::release_cached_memory();
                 const std::string err = tasks[static_cast<size_t>(t * 5 + iter) % tasks.size()]();
                 if (!err.empty()) {
                     ++failures;

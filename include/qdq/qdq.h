@@ -189,6 +189,12 @@ Status quantize_and_dequantize_v2_grad(const ConstTensorView<double> &gradients,
 // Number of worker threads the kernels may use (0 = one per core, the default).
 void set_num_threads(int n);
 
+// Host scratch memory (per-slice ranges, the range reduction's partial results) is kept
+// between calls, up to 64 MiB, so that repeated calls do not fault fresh pages in; the
+// kernels never allocate in proportion to the tensor, only to its number of slices. This
+// returns the cached blocks to the system.
+void release_cached_memory();
+
 // CPU code paths, best first. An x86-64 build carries the four x86 ones, an ARM build (arm-64 or
 // arm-32) the NEON one. The library picks the best one compiled in that this CPU supports at each
 // call; `set_max_isa` caps that choice (for tests and comparisons; a cap a build has no code path
