@@ -34,7 +34,7 @@ public:
     // (c, k): k = 0 adjusted min, 1 adjusted max, 2 scale, 3 inverse scale.
     GeneratorOutput<Buffer<>> *slice_ranges = nullptr;
 
-    static constexpr int kMinRowLength = 64;
+    static constexpr int kMinRowLength = 256;
     // Segments whose keys the CPU row reduction holds at once (range_keys_along_rows).
     static constexpr int kItemsPerBatch = 4096;
     static constexpr int kGpuMinRowLength = kGpuThreads;
@@ -321,12 +321,53 @@ private:
             update.specialize(big).parallel(b);
         }
 
+        // Rows of 8 (or a vector, if shorter) to kMinRowLength - 1 elements (first and middle
+        // axes with many channels): across channels, every load above is a gather, which LLVM
+        // scalarises here. Along the row instead: `lanes` partial keys per channel and block (a
+        // power of two, up to a vector; the row's last vector shifted back to end at the row's
+        // end, as min/max do not mind an element read twice), then a horizontal reduction per
+        // channel, a shuffle tree. Shorter rows keep the gathers, which are cheaper there than
+        // vectors of 2 or 4 lanes per channel.
+        const int min_lanes = std::min(natural, 8);
+        Expr along_rows = inner >= min_lanes;
+        // Rows the path above takes get 1 lane (0 for empty rows): keeps the unused loads in bounds.
+        Expr lanes = min(inner, 1);
+        for (int l = min_lanes; l <= natural; l *= 2) lanes = select(inner >= l, l, lanes);
+        Var u("u");
+        Func lane_keys("lane_keys");  // (u, c, b)
+        RDom rl(0, (inner + lanes - 1) / lanes, 0, rows_per_block, "rl");
+        Expr lane_value =
+            (*input)(min(rl.x * lanes, inner - lanes) + u, v.c, clamp(b * rows_per_block + rl.y, 0, max(outer - 1, 0)));
+        lane_keys(u, v.c, b) = identity_keys();
+        lane_keys(u, v.c, b) =
+            Tuple(min(lane_keys(u, v.c, b)[0], min_key(lane_value)), max(lane_keys(u, v.c, b)[1], max_key(lane_value)));
+        Func row_keys("row_keys");  // (c, b)
+        RDom ru(0, lanes, "ru");
+        row_keys(v.c, b) = identity_keys();
+        row_keys(v.c, b) = Tuple(min(row_keys(v.c, b)[0], lane_keys(ru, v.c, b)[0]),
+                                 max(row_keys(v.c, b)[1], lane_keys(ru, v.c, b)[1]));
+        row_keys.compute_root().vectorize(v.c, natural, TailStrategy::GuardWithIf);
+        lane_keys.compute_at(row_keys, v.c);
+        // Tasks of about kTaskElements: chunks of channels of a block of rows.
+        Expr chunk = max(1, kTaskElements / max(1, inner * rows_per_block));
+        Var ct("ct"), cv("cv");
+        for (int l = natural; l >= min_lanes; l /= 2) {
+            Stage fold = row_keys.update().specialize(lanes == l);
+            fold.atomic().vectorize(ru);
+            fold.specialize(big).split(v.c, ct, v.c, chunk, TailStrategy::GuardWithIf).fuse(ct, b, task).parallel(task);
+            lane_keys.specialize(lanes == l).vectorize(u);
+            lane_keys.update().specialize(lanes == l).reorder(u, rl.x, rl.y).vectorize(u);
+        }
+
         Func keys("range_keys");  // (c)
         RDom rb(0, num_blocks, "rb");
+        auto part = [&](int i) { return select(along_rows, row_keys(v.c, rb)[i], block_keys(v.c, rb)[i]); };
         keys(v.c) = identity_keys();
-        keys(v.c) = Tuple(min(keys(v.c)[0], block_keys(v.c, rb)[0]), max(keys(v.c)[1], block_keys(v.c, rb)[1]));
+        keys(v.c) = Tuple(min(keys(v.c)[0], part(0)), max(keys(v.c)[1], part(1)));
         keys.compute_root().vectorize(v.c, natural, TailStrategy::GuardWithIf);
         keys.update().vectorize(v.c, natural, TailStrategy::GuardWithIf);
+        // One branch per call, so that only the partial keys it uses are computed.
+        keys.update().specialize(along_rows);
         return keys;
     }
 

@@ -328,7 +328,7 @@ private:
 // The range-computed kernels reduce along rows of at least this many elements; shorter
 // rows are reduced across channels. Must match kMinRowLength / kGpuMinRowLength in
 // forward_generator.cpp.
-constexpr int64_t kMinRowLength = 64;
+constexpr int64_t kMinRowLength = 256;
 constexpr int64_t kGpuMinRowLength = 256;
 
 template <typename T>

@@ -164,6 +164,11 @@ TEST_CASE("random forward: large tensors around the parallel threshold, several 
                 {{n / 3, 3}, -1},
                 {{3, n / 3}, 0},
                 {{n / 64, 64}, 0},
+                // Rows of 8..255 elements, range computed along them (vectors per channel, the last one
+                // shifted back): a power of two, ragged lengths, several outer rows per block.
+                {{n / 100, 100}, 0},
+                {{7, n / 91, 13}, 1},
+                {{n / 2048, 8, 256}, 1},
                 // The last axis: short rows (tiles of rows), long rows (blocks of channels), with tails.
                 {{n / 40, 40}, 1},
                 {{n / 600, 600}, -1},
