@@ -201,16 +201,22 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
         fused.fuse(v.x, v.c, xcf).vectorize(xcf, natural, TailStrategy::GuardWithIf);
     }
 
-    // Shorter rows (middle and first axes with many channels): whole rows, grouped into tasks of
-    // about kTaskElements, vectorised along x with the widest vector a row fills (down to 4 lanes).
-    Var row("row"), rt("rt");
+    // Shorter rows (middle and first axes with many channels): whole rows, in tasks of about
+    // kTaskElements (a block of channels by a block of outer rows), vectorised along x with the
+    // widest vector a row fills (down to 4 lanes). The tasks split c and o themselves: a fused
+    // (c, o) loop would divide by depth once per row, which costs as much as a short row.
+    Var ct("ct"), ob("ob");
+    Expr task_rows = max(1, kTaskElements / max(inner, 1));
+    Expr task_channels = clamp(depth, 1, task_rows);
     std::vector<int> widths = {vec};
     for (int w = natural; w >= 4; w /= 2) widths.push_back(w);
     for (int w : widths) {
         out.specialize(inner >= w && big)
-            .fuse(v.c, v.o, row)
-            .split(row, rt, row, max(1, kTaskElements / inner), TailStrategy::GuardWithIf)
-            .parallel(rt)
+            .split(v.c, ct, v.c, task_channels, TailStrategy::GuardWithIf)
+            .split(v.o, ob, v.o, max(1, task_rows / task_channels), TailStrategy::GuardWithIf)
+            .reorder(v.x, v.c, v.o, ct, ob)
+            .fuse(ct, ob, task)
+            .parallel(task)
             .vectorize(v.x, w, TailStrategy::GuardWithIf);
         out.specialize(inner >= w).vectorize(v.x, w, TailStrategy::GuardWithIf);
     }
