@@ -141,8 +141,8 @@ public:
             // range arithmetic must be IEEE.
             Func(*slice_ranges).reorder(k, v.c).unroll(k);
             if (!flushes) Func(*slice_ranges).vectorize(v.c, natural, TailStrategy::GuardWithIf);
-            schedule_elementwise_cpu(even, v, inner, depth, outer, natural);
-            schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, natural);
+            schedule_elementwise_cpu(even, v, inner, depth, outer, t, get_target());
+            schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, t, get_target());
         }
     }
 

@@ -50,8 +50,7 @@ public:
         if (get_target().has_gpu_feature()) {
             schedule_elementwise_gpu(Func(*input_backprop), v, inner, depth, t, get_target());
         } else {
-            schedule_elementwise_cpu(Func(*input_backprop), v, inner, depth, outer,
-                                     get_target().natural_vector_size(t));
+            schedule_elementwise_cpu(Func(*input_backprop), v, inner, depth, outer, t, get_target());
         }
     }
 };
