@@ -74,7 +74,8 @@ public:
         Expr scale_from_min = select(min_q * lo > 0, min_q / lo, t_max);
         Expr scale_from_max = select(max_q * hi > 0, max_q / hi, t_max);
         Expr min_side = scale_from_min < scale_from_max;  // ties: the max side decides
-        Expr inverse = select(min_side, lo / min_q, hi / max_q);
+        // One division for either side (the same IEEE operation on the chosen operands).
+        Expr inverse = select(min_side, lo, hi) / select(min_side, min_q, max_q);
         Func slice("slice");  // {adjusted min, adjusted max, scale, inverse scale}, inlined
         slice(v.c) = Tuple(select(min_side, lo, min_q * inverse), select(min_side, max_q * inverse, hi),
                            select(min_side, scale_from_min, scale_from_max), inverse);
