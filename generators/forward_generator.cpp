@@ -307,10 +307,11 @@ private:
         const int natural = get_target().natural_vector_size(Int(t.bits()));
         Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
         block_keys.vectorize(v.c, natural, TailStrategy::GuardWithIf);
-        // inner == 1 (the last axis) gets its own branch: there the channels are contiguous,
-        // which Halide can only use when it knows the stride is 1 (otherwise: gathers).
-        for (bool last_axis : {true, false}) {
-            Stage update = last_axis ? block_keys.update().specialize(inner == 1) : block_keys.update();
+        // inner == 1 (the last axis) and inner == 2, 4 get their own branches: with the row
+        // length a constant, a vector of channels is one dense load (plus a shuffle for 2 and 4:
+        // Halide turns a load of stride 2 or 4 into that) instead of a gather.
+        for (int row_length : {1, 2, 4, 0}) {
+            Stage update = row_length ? block_keys.update().specialize(inner == row_length) : block_keys.update();
             // Many channels: chunks of 1024 channels are tasks of their own too.
             Stage wide = update.specialize(depth >= 2048);
             wide.split(v.c, co, ci, 1024, TailStrategy::GuardWithIf)
@@ -318,7 +319,9 @@ private:
                 .vectorize(ci, natural, TailStrategy::GuardWithIf)
                 .fuse(co, b, task);
             wide.specialize(big).parallel(task);
+            if (row_length > 1) wide.unroll(r.x);
             update.reorder(v.c, r.x, r.y, b).vectorize(v.c, natural, TailStrategy::GuardWithIf);
+            if (row_length > 1) update.unroll(r.x);
             update.specialize(big).parallel(b);
         }
 
