@@ -197,8 +197,12 @@ TEST_CASE("random forward: large tensors around the parallel threshold, several 
             log.add(run_grad(make_grad_case<double>(rng, {7, 19, 2}, 1), GradAlias::kNone, true, 1));
         }
         // The range computed along rows in batches of at most 4096 segments: several batches of
-        // channels (first axis) and of outer rows (middle axis), the last ones ragged.
-        for (const std::vector<int64_t> &shape : {std::vector<int64_t>{5000, 64}, std::vector<int64_t>{70, 64, 64}}) {
+        // channels (first axis) and of outer rows (middle axis), the last ones ragged. Then rows of
+        // 2, 4 and 8 elements across many channels (the branches with a constant row length and the
+        // vectors along the row), ragged channel counts.
+        for (const std::vector<int64_t> &shape :
+             {std::vector<int64_t>{5000, 64}, std::vector<int64_t>{70, 64, 64}, std::vector<int64_t>{64, 1001, 4},
+              std::vector<int64_t>{33, 515, 2}, std::vector<int64_t>{9, 700, 8}, std::vector<int64_t>{5, 3001, 4}}) {
             qdq::set_num_threads(rng.pick(std::vector<int>{0, 1, 3}));
             qdq::QuantizeOptions o = random_options(rng);
             o.range_given = false;
