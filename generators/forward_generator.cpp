@@ -18,8 +18,9 @@ public:
     GeneratorParam<Type> value_type{"value_type", Float(32)};
     GeneratorParam<bool> range_given{"range_given", true};
     // How the range-computed kernel walks memory for its reduction; the library picks one
-    // per call. "rows": along x, for rows of >= kMinRowLength elements (per-tensor, first and
-    // middle axes). "columns": across channels, for short rows (the last axis).
+    // per call. "rows": along x in segments, for rows of >= kMinRowLength elements (per-tensor,
+    // first and middle axes). "columns": for shorter rows, across channels (the last axis, rows
+    // of 2-7 elements) or a vector at a time along each row (rows of 8 and more).
     GeneratorParam<std::string> reduction{"reduction", "rows"};
 
     Input<int> num_bits{"num_bits"};

@@ -325,8 +325,8 @@ private:
     int num_wrapped_ = 0, num_staged_ = 0, num_to_host_ = 0;
 };
 
-// The range-computed kernels reduce along rows of at least this many elements; shorter
-// rows are reduced across channels. Must match kMinRowLength / kGpuMinRowLength in
+// The range-computed "rows" kernels reduce along rows of at least this many elements in
+// segments; shorter rows go to the "columns" kernels. Must match kMinRowLength / kGpuMinRowLength in
 // forward_generator.cpp.
 constexpr int64_t kMinRowLength = 256;
 constexpr int64_t kGpuMinRowLength = 256;
