@@ -5,6 +5,8 @@
 // The min/max backprops are zeros; the library writes them without a kernel.
 #include "qdq_halide_helpers.h"
 
+#include <cmath>
+
 namespace qdq_gen {
 
 class QuantizeDequantizeGradient : public Generator<QuantizeDequantizeGradient> {
@@ -32,10 +34,15 @@ public:
         Expr lo = (*input_min)(v.c), hi = (*input_max)(v.c);
         Expr dy = (*gradients)(v.x, v.c, v.o);
         // lo <= x <= hi. Explicit NaN tests: without NaN, x >= lo is !(x < lo), which Halide may
-        // produce anyway. Where SIMD flushes subnormals, the comparisons go on bit patterns.
+        // produce anyway. A NaN bound leaves no x in range: it becomes the empty range
+        // [+inf, -inf], a per-channel select (a scalar NaN test per row, folded into the vector
+        // mask, cost as much as a row of 8 elements). Where SIMD flushes subnormals, the
+        // comparisons go on bit patterns.
         const bool flushes = simd_flushes_subnormals(get_target(), t);
-        Expr in_range =
-            !is_nan(x) && !is_nan(lo) && !is_nan(hi) && !less_than(x, lo, flushes) && !less_than(hi, x, flushes);
+        Expr nan_bound = is_nan(lo) || is_nan(hi);
+        Expr lo_or_empty = select(nan_bound, cast(t, INFINITY), lo);
+        Expr hi_or_empty = select(nan_bound, cast(t, -INFINITY), hi);
+        Expr in_range = !is_nan(x) && !less_than(x, lo_or_empty, flushes) && !less_than(hi_or_empty, x, flushes);
         // TF's dy * mask; where SIMD flushes subnormals, dy passes by selection (dy * 1 would
         // flush a subnormal dy; dy * 0 has the right sign and NaN).
         (*input_backprop)(v.x, v.c, v.o) =
