@@ -143,8 +143,8 @@ public:
             // range arithmetic must be IEEE.
             Func(*slice_ranges).reorder(k, v.c).unroll(k);
             if (!flushes) Func(*slice_ranges).vectorize(v.c, natural, TailStrategy::GuardWithIf);
-            schedule_elementwise_cpu(even, v, inner, depth, outer, t, get_target());
-            schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, t, get_target());
+            schedule_elementwise_cpu(even, v, inner, depth, outer, t, get_target(), 4);
+            schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, t, get_target(), 4);
         }
     }
 

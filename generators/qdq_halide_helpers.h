@@ -169,9 +169,10 @@ inline Expr key_of_constant(Type float_type, double value) {
     return Expr(b ^ ((b >> 63) & INT64_C(0x7fffffffffffffff)));
 }
 
-// CPU schedule of an element-wise output of type t over the (x, c, o) view.
+// CPU schedule of an element-wise output of type t over the (x, c, o) view, which reads
+// row_parameters per-channel values for each row.
 inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner, Expr depth, Expr outer, Type t,
-                                     const Target &target) {
+                                     const Target &target, int row_parameters) {
     const int natural = target.natural_vector_size(t);  // lanes of one vector register
     const int vec = natural * 2;                        // two registers per iteration hide load latency
     Expr total = cast<int64_t>(inner) * depth * outer;
@@ -211,6 +212,22 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
     Expr task_channels = clamp(depth, 1, task_rows);
     std::vector<int> widths = {vec};
     for (int w = natural; w >= 4; w /= 2) widths.push_back(w);
+    // Rows of half a vector (8 float32 lanes on AVX-512) with at most 2 parameters a row (the
+    // gradient): two rows a vector, their parameters loaded as pairs and spread by a shuffle (a
+    // 2-D vector over x and c). Measured at [8, 1024, 8], 1 thread: gradient 15.5 -> 10.1 us;
+    // the forward, with 4 parameters to spread, went 7.8 -> 9.9 us, so it keeps half vectors.
+    if (natural >= 8 && row_parameters <= 2) {
+        const int half = natural / 2;
+        out.specialize(inner == half && big)
+            .split(v.c, ct, v.c, task_channels, TailStrategy::GuardWithIf)
+            .split(v.o, ob, v.o, max(1, task_rows / task_channels), TailStrategy::GuardWithIf)
+            .reorder(v.x, v.c, v.o, ct, ob)
+            .fuse(ct, ob, task)
+            .parallel(task)
+            .vectorize(v.x)
+            .vectorize(v.c, 2, TailStrategy::GuardWithIf);
+        out.specialize(inner == half).vectorize(v.x).vectorize(v.c, 2, TailStrategy::GuardWithIf);
+    }
     for (int w : widths) {
         out.specialize(inner >= w && big)
             .split(v.c, ct, v.c, task_channels, TailStrategy::GuardWithIf)

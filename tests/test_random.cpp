@@ -195,6 +195,10 @@ TEST_CASE("random forward: large tensors around the parallel threshold, several 
             log.add(run_grad(make_grad_case<float>(rng, {n / 40, 40}, -1), GradAlias::kNone, false, 1));
             log.add(run_grad(make_grad_case<float>(rng, {n / 1002, 501, 2}, 1), GradAlias::kInput, true, 0));
             log.add(run_grad(make_grad_case<double>(rng, {7, 19, 2}, 1), GradAlias::kNone, true, 1));
+            // Rows of half a vector, two rows a vector (odd channel counts: a ragged last pair).
+            log.add(run_grad(make_grad_case<float>(rng, {n / 8008 + 1, 1001, 8}, 1), GradAlias::kNone, false, 0));
+            log.add(run_grad(make_grad_case<float>(rng, {n / 2332 + 1, 583, 4}, 1), GradAlias::kInput, true, 1));
+            log.add(run_grad(make_grad_case<double>(rng, {n / 1332 + 1, 333, 4}, 1), GradAlias::kGradients, true, 0));
         }
         // The range computed along rows in batches of at most 4096 segments: several batches of
         // channels (first axis) and of outer rows (middle axis), the last ones ragged. Then rows of
