@@ -2,7 +2,7 @@
 //
 //   qdq_bench [--quick] [--sizes=10,12,...] [--axis-sizes=...] [--depths=1,64,...] [--dtypes=f32,f64]
 //             [--threads=1,all] [--reps=N] [--min-time=S] [--budget=S] [--csv=PATH] [--run-id=ID]
-//             [--no-per-axis] [--no-peers] [Google Benchmark flags, e.g. --benchmark_filter=REGEX]
+//             [--no-per-axis] [--no-peers] [--max-isa=avx2] [Google Benchmark flags, e.g. --benchmark_filter=REGEX]
 //
 // Each case is timed by Google Benchmark: repeated runs (--reps), each at least --min-time
 // seconds, after a warm-up call; the figure kept is the median of the repetitions (a case slower
@@ -121,12 +121,26 @@ bool parse_options(int *argc, char **argv, Options *o) {
             o->csv = v8;
         } else if (const char *v9 = value("--run-id")) {
             o->run_id = v9;
+        } else if (const char *v11 = value("--max-isa")) {
+            bool known = false;
+            for (qdq::Isa isa : {qdq::Isa::kBest, qdq::Isa::kAvx512, qdq::Isa::kAvx2, qdq::Isa::kSse41,
+                                 qdq::Isa::kBaseline, qdq::Isa::kNeon}) {
+                if (std::string(qdq::isa_name(isa)) == v11) {
+                    qdq::set_max_isa(isa);
+                    known = true;
+                }
+            }
+            if (!known) {
+                std::fprintf(stderr, "qdq_bench: unknown --max-isa %s (best, avx512, avx2, sse41, baseline, neon)\n",
+                             v11);
+                return false;
+            }
         } else if (a == "--help" || a == "-h") {
             std::printf(
                 "usage: qdq_bench [--quick] [--sizes=10,12,...] [--axis-sizes=...] [--depths=1,64,1024,4096]\n"
                 "                 [--dtypes=f32,f64] [--threads=1,all] [--reps=N] [--min-time=SECONDS] "
                 "[--budget=SECONDS]\n"
-                "                 [--csv=PATH] [--run-id=ID] [--no-per-axis] [--no-peers]\n"
+                "                 [--csv=PATH] [--run-id=ID] [--no-per-axis] [--no-peers] [--max-isa=avx2|...]\n"
                 "                 [Google Benchmark flags: --benchmark_filter=REGEX, --benchmark_list_tests, ...]\n"
                 "Sizes are log2 element counts (2^10 .. 2^26). --quick: float32, sizes 10,12,16,20,22, per-axis at 16 "
                 "and 22.\n");
@@ -368,8 +382,9 @@ void run_case(benchmark::State &st, Case *c) {
 class Reporter : public benchmark::BenchmarkReporter {
 public:
     bool ReportContext(const Context &context) override {
-        std::printf("qdq_bench: %d cores, qdq %s, best qdq ISA %s, streaming copy %s; %s\n", g_cores, qdq::version(),
-                    qdq::isa_name(qdq::best_supported_isa()), copy_stream_isa(),
+        std::printf("qdq_bench: %d cores, qdq %s, best qdq ISA %s (capped at %s), streaming copy %s; %s\n", g_cores,
+                    qdq::version(), qdq::isa_name(qdq::best_supported_isa()), qdq::isa_name(qdq::max_isa()),
+                    copy_stream_isa(),
                     context.executable_name ? context.executable_name : "");
         std::printf("%-9s %-44s %12s %9s %9s  %s\n", "case", "kernel", "median", "GB/s", "ratio", "vs");
         std::fflush(stdout);
