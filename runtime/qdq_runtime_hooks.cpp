@@ -8,6 +8,9 @@
 #endif
 
 #include <dlfcn.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include <atomic>
 #include <cstdint>
@@ -188,6 +191,24 @@ int best_isa_level() {
 
 void set_num_threads(int n) {
     halide_set_num_threads(n);
+}
+
+bool splits_512_bit_vectors() {
+#if defined(__x86_64__)
+    static const bool split = [] {
+        unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+        if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return false;
+        const bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // "AuthenticAMD"
+        if (!amd || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+        unsigned family = (eax >> 8) & 0xf;
+        if (family == 0xf) family += (eax >> 20) & 0xff;
+        // Family 19h with AVX-512 is Zen 4 (Zen 3 has none). Zen 5 (1Ah) has full-width units.
+        return family == 0x19 && best_isa_level() == 1;
+    }();
+    return split;
+#else
+    return false;
+#endif
 }
 
 void *scratch_malloc(size_t bytes) {

@@ -28,6 +28,10 @@ int best_isa_level();
 
 void set_num_threads(int n);
 
+// Whether this CPU executes 512-bit vector operations as two 256-bit halves (AMD Zen 4), where
+// some AVX2 kernels beat their AVX-512 builds (src/ picks per kernel).
+bool splits_512_bit_vectors();
+
 // Host scratch memory: what the kernels allocate (Halide's halide_malloc, installed by
 // install_hooks) and src/'s per-call slice ranges. Freed blocks are kept for the next call,
 // by power-of-two size class, up to kScratchCacheBytes in all: on the virtual machines qdq runs
