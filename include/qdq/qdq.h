@@ -79,7 +79,7 @@ struct TensorView {
     Shape shape;
 
     TensorView() = default;
-    TensorView(T *d, Shape s) : data(d), shape(s) {}
+    TensorView(T *d, const Shape &s) : data(d), shape(s) {}  // one copy of the shape, not two
     // A const view can be made from a mutable one.
     template <typename U, typename = std::enable_if_t<std::is_same<const U, T>::value>>
     TensorView(const TensorView<U> &other) : data(other.data), shape(other.shape) {}
