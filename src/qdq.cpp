@@ -441,7 +441,7 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     }
 
     int64_t nout = 0;
-    QDQ_RETURN_IF_ERROR(check_view(ConstTensorView<T>(output), "output", &nout));
+    QDQ_RETURN_IF_ERROR(check_view(output, "output", &nout));
     if (output.shape != input.shape) {
         return Status::InvalidArgument("output shape " + output.shape.DebugString() + " does not match input shape " +
                                        input.shape.DebugString());
@@ -570,7 +570,7 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
     }
 
     int64_t nout = 0;
-    QDQ_RETURN_IF_ERROR(check_view(ConstTensorView<T>(input_backprop), "input_backprop", &nout));
+    QDQ_RETURN_IF_ERROR(check_view(input_backprop, "input_backprop", &nout));
     if (input_backprop.shape != input.shape) {
         return Status::InvalidArgument("input_backprop shape " + input_backprop.shape.DebugString() +
                                        " does not match input shape " + input.shape.DebugString());
@@ -584,7 +584,7 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
          {std::pair{&input_min_backprop, "input_min_backprop"}, std::pair{&input_max_backprop, "input_max_backprop"}}) {
         if (t->data == nullptr && t->shape.num_elements() != 0) continue;  // omitted
         int64_t nb = 0;
-        QDQ_RETURN_IF_ERROR(check_view(ConstTensorView<T>(*t), name, &nb));
+        QDQ_RETURN_IF_ERROR(check_view(*t, name, &nb));
         if (t->shape != input_min.shape) {
             return Status::InvalidArgument(std::string(name) + " shape " + t->shape.DebugString() +
                                            " does not match input_min shape " + input_min.shape.DebugString());
