@@ -20,7 +20,7 @@ public:
     // How the range-computed kernel walks memory for its reduction; the library picks one
     // per call. "rows": along x in segments, for rows of >= kMinRowLength elements (per-tensor,
     // first and middle axes). "columns": for shorter rows, across channels (the last axis, rows
-    // of 2-7 elements) or a vector at a time along each row (rows of 8 and more).
+    // shorter than min(8, a vector)) or a vector at a time along each row (longer rows).
     GeneratorParam<std::string> reduction{"reduction", "rows"};
 
     Input<int> num_bits{"num_bits"};
@@ -355,7 +355,7 @@ private:
         lane_keys.compute_at(row_keys, v.c);
         // Tasks of about kTaskElements: chunks of channels of a block of rows.
         Expr chunk = max(1, kTaskElements / max(1, inner * rows_per_block));
-        Var ct("ct"), cv("cv");
+        Var ct("ct");
         for (int l = natural; l >= min_lanes; l /= 2) {
             Stage fold = row_keys.update().specialize(lanes == l);
             fold.atomic().vectorize(ru);
