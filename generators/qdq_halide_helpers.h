@@ -210,6 +210,13 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
     Var ct("ct"), ob("ob");
     Expr task_rows = max(1, kTaskElements / max(inner, 1));
     Expr task_channels = clamp(depth, 1, task_rows);
+    auto in_row_tasks = [&](Stage s) -> Stage {
+        return s.split(v.c, ct, v.c, task_channels, TailStrategy::GuardWithIf)
+            .split(v.o, ob, v.o, max(1, task_rows / task_channels), TailStrategy::GuardWithIf)
+            .reorder(v.x, v.c, v.o, ct, ob)
+            .fuse(ct, ob, task)
+            .parallel(task);
+    };
     std::vector<int> widths = {vec};
     for (int w = natural; w >= 4; w /= 2) widths.push_back(w);
     // Rows of half a vector (8 float32 lanes on AVX-512) with at most 2 parameters a row (the
@@ -218,24 +225,11 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
     // the forward, with 4 parameters to spread, went 7.8 -> 9.9 us, so it keeps half vectors.
     if (natural >= 8 && row_parameters <= 2) {
         const int half = natural / 2;
-        out.specialize(inner == half && big)
-            .split(v.c, ct, v.c, task_channels, TailStrategy::GuardWithIf)
-            .split(v.o, ob, v.o, max(1, task_rows / task_channels), TailStrategy::GuardWithIf)
-            .reorder(v.x, v.c, v.o, ct, ob)
-            .fuse(ct, ob, task)
-            .parallel(task)
-            .vectorize(v.x)
-            .vectorize(v.c, 2, TailStrategy::GuardWithIf);
+        in_row_tasks(out.specialize(inner == half && big)).vectorize(v.x).vectorize(v.c, 2, TailStrategy::GuardWithIf);
         out.specialize(inner == half).vectorize(v.x).vectorize(v.c, 2, TailStrategy::GuardWithIf);
     }
     for (int w : widths) {
-        out.specialize(inner >= w && big)
-            .split(v.c, ct, v.c, task_channels, TailStrategy::GuardWithIf)
-            .split(v.o, ob, v.o, max(1, task_rows / task_channels), TailStrategy::GuardWithIf)
-            .reorder(v.x, v.c, v.o, ct, ob)
-            .fuse(ct, ob, task)
-            .parallel(task)
-            .vectorize(v.x, w, TailStrategy::GuardWithIf);
+        in_row_tasks(out.specialize(inner >= w && big)).vectorize(v.x, w, TailStrategy::GuardWithIf);
         out.specialize(inner >= w).vectorize(v.x, w, TailStrategy::GuardWithIf);
     }
 
