@@ -16,9 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
-#include <memory>
 #include <string>
-#include <vector>
 
 namespace qdq {
 namespace {
@@ -197,8 +195,23 @@ constexpr KernelSet kF32OpenCL = QDQ_KERNEL_SET(f32, opencl);
 constexpr KernelSet kF64OpenCL = QDQ_KERNEL_SET(f64, opencl);
 #endif
 
+// The host variant for ISA level `level` (qdq::Isa; larger = older).
 template <typename T>
-const KernelSet &host_kernels(int level);
+const KernelSet &host_kernels(int level) {
+    constexpr bool f32 = std::is_same_v<T, float>;
+    int index = kNumVariants - 1;  // the most basic variant, if none is as old as asked
+    for (int i = 0; i < kNumVariants; ++i) {
+        if (kVariantLevels[i] >= level) {
+            index = i;
+            break;
+        }
+    }
+    if constexpr (f32) {
+        return kF32Kernels[index];
+    } else {
+        return kF64Kernels[index];
+    }
+}
 
 // The kernels to run now: on the host, the best variant the CPU has, no better than
 // qdq::set_max_isa allows; else the device's. (Availability is checked before.)
@@ -239,24 +252,6 @@ GivenKernel given_kernel(const KernelSet &set, DeviceKind kind, const View3 &vie
         return host_kernels<T>(kAvx2).given;
     }
     return set.given;
-}
-
-// The host variant for ISA level `level` (qdq::Isa; larger = older).
-template <typename T>
-const KernelSet &host_kernels(int level) {
-    constexpr bool f32 = std::is_same_v<T, float>;
-    int index = kNumVariants - 1;  // the most basic variant, if none is as old as asked
-    for (int i = 0; i < kNumVariants; ++i) {
-        if (kVariantLevels[i] >= level) {
-            index = i;
-            break;
-        }
-    }
-    if constexpr (f32) {
-        return kF32Kernels[index];
-    } else {
-        return kF64Kernels[index];
-    }
 }
 
 Status check_device(const Device &device) {
