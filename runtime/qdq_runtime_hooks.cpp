@@ -213,11 +213,9 @@ bool splits_512_bit_vectors() {
 
 void *scratch_malloc(size_t bytes) {
     // Power-of-two classes from 4 KiB, with room for the header and for reads just past the end.
+    if (bytes > (SIZE_MAX >> 2)) return nullptr;  // also keeps bytes + the slack from wrapping
     size_t size_class = 4096;
-    while (size_class < bytes + kScratchHeader + 64) {
-        if (size_class > (SIZE_MAX >> 2)) return nullptr;
-        size_class <<= 1;
-    }
+    while (size_class < bytes + kScratchHeader + 64) size_class <<= 1;
     ScratchCache &cache = scratch_cache();
     {
         std::lock_guard<std::mutex> lock(cache.mutex);
