@@ -72,7 +72,25 @@ struct CudaDriver {
     CUresult (*cuCtxGetCurrent)(CUcontext *) = nullptr;
     CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice) = nullptr;
     CUcontext primary = nullptr;  // device 0's primary context, retained once
+    // Stream-ordered memory and copies (CUDA 11.2 drivers and later), for the call tables.
+    CUresult (*cuCtxPushCurrent)(CUcontext) = nullptr;
+    CUresult (*cuCtxPopCurrent)(CUcontext *) = nullptr;
+    CUresult (*cuCtxGetDevice)(CUdevice *) = nullptr;
+    CUresult (*cuMemPoolCreate)(void **, const void *) = nullptr;
+    CUresult (*cuMemPoolSetAttribute)(void *, int, void *) = nullptr;
+    CUresult (*cuMemPoolTrimTo)(void *, size_t) = nullptr;
+    CUresult (*cuMemAllocFromPoolAsync)(uint64_t *, size_t, void *, void *) = nullptr;
+    CUresult (*cuMemFreeAsync)(uint64_t, void *) = nullptr;
+    CUresult (*cuMemcpyHtoDAsync)(uint64_t, const void *, size_t, void *) = nullptr;
+    CUresult (*cuMemcpyDtoHAsync)(void *, uint64_t, size_t, void *) = nullptr;
+    CUresult (*cuStreamSynchronize)(void *) = nullptr;
 };
+
+template <typename F>
+bool load_symbol(void *lib, const char *name, F *fn) {
+    *fn = reinterpret_cast<F>(dlsym(lib, name));
+    return *fn != nullptr;
+}
 
 CudaDriver &cuda_driver() {
     static CudaDriver driver = [] {
@@ -93,6 +111,21 @@ CudaDriver &cuda_driver() {
             d.why = "the CUDA driver lacks a required entry point";
             return d;
         }
+        const bool stream_ordered = load_symbol(lib, "cuCtxPushCurrent_v2", &d.cuCtxPushCurrent) &&
+                                    load_symbol(lib, "cuCtxPopCurrent_v2", &d.cuCtxPopCurrent) &&
+                                    load_symbol(lib, "cuCtxGetDevice", &d.cuCtxGetDevice) &&
+                                    load_symbol(lib, "cuMemPoolCreate", &d.cuMemPoolCreate) &&
+                                    load_symbol(lib, "cuMemPoolSetAttribute", &d.cuMemPoolSetAttribute) &&
+                                    load_symbol(lib, "cuMemPoolTrimTo", &d.cuMemPoolTrimTo) &&
+                                    load_symbol(lib, "cuMemAllocFromPoolAsync", &d.cuMemAllocFromPoolAsync) &&
+                                    load_symbol(lib, "cuMemFreeAsync", &d.cuMemFreeAsync) &&
+                                    load_symbol(lib, "cuMemcpyHtoDAsync_v2", &d.cuMemcpyHtoDAsync) &&
+                                    load_symbol(lib, "cuMemcpyDtoHAsync_v2", &d.cuMemcpyDtoHAsync) &&
+                                    load_symbol(lib, "cuStreamSynchronize", &d.cuStreamSynchronize);
+        if (!stream_ordered) {
+            d.why = "the CUDA driver is older than CUDA 11.2 (no stream-ordered memory allocation)";
+            return d;
+        }
         int count = 0;
         if (d.cuInit(0) != 0 || d.cuDeviceGetCount(&count) != 0 || count <= 0) {
             d.why = "the CUDA driver found no usable device";
@@ -104,7 +137,8 @@ CudaDriver &cuda_driver() {
     return driver;
 }
 
-// Halide asks for a context around every CUDA operation, and pushes/pops it itself.
+// The context a call runs in: the caller's, else the current one, else device 0's primary
+// context (retained on first use when `create`).
 int acquire_cuda_context(void *user_context, void **ctx, bool create) {
     auto *call = static_cast<CallContext *>(user_context);
     if (call && call->cuda_context) {
@@ -138,6 +172,48 @@ int release_cuda_context(void *) {
     return 0;
 }
 
+// ---- The call tables' device memory: qdq's own memory pool per device, so that its release
+// threshold (memory kept between calls) is ours to set, not the device's default pool's.
+constexpr int kMaxCudaDevices = 64;
+constexpr uint64_t kPoolKeepBytes = uint64_t(64) << 20;
+
+struct CudaPools {
+    std::mutex mutex;
+    void *pool[kMaxCudaDevices] = {};
+};
+CudaPools &cuda_pools() {
+    static CudaPools *pools = new CudaPools;  // never destroyed: calls may run at exit
+    return *pools;
+}
+
+// CUmemPoolProps (cuda.h), pinned device memory on one device; the rest zero.
+struct PoolProps {
+    int alloc_type = 1;     // CU_MEM_ALLOCATION_TYPE_PINNED
+    int handle_types = 0;   // CU_MEM_HANDLE_TYPE_NONE
+    int location_type = 1;  // CU_MEM_LOCATION_TYPE_DEVICE
+    int location_id = 0;
+    unsigned char rest[72] = {};
+};
+static_assert(sizeof(PoolProps) == 88, "CUmemPoolProps is 88 bytes");
+
+// Runs `op` with the call's context current; an error goes to call->error.
+template <typename Op>
+int with_cuda_context(CallContext *call, const char *what, Op op) {
+    CudaDriver &d = cuda_driver();
+    void *ctx = nullptr;
+    if (acquire_cuda_context(call, &ctx, true) != 0) return -1;
+    if (d.cuCtxPushCurrent(ctx) != 0) {
+        if (call->error.empty()) call->error = "CUDA: could not make the call's context current";
+        return -1;
+    }
+    const CUresult rc = op(d);
+    CUcontext popped = nullptr;
+    d.cuCtxPopCurrent(&popped);
+    if (rc != 0 && call->error.empty())
+        call->error = std::string("CUDA: ") + what + " failed (CUresult " + std::to_string(rc) + ")";
+    return rc == 0 ? 0 : -1;
+}
+
 int get_cuda_stream(void *user_context, void *, void **stream) {
     auto *call = static_cast<CallContext *>(user_context);
     *stream = call ? call->cuda_stream : nullptr;
@@ -163,6 +239,48 @@ void install_hooks() {
 #endif
     });
 }
+
+#if QDQ_HAS_CUDA
+int cuda_table_alloc(CallContext *call, size_t bytes, uint64_t *device) {
+    return with_cuda_context(call, "allocating a call table (cuMemAllocFromPoolAsync)", [&](CudaDriver &d) {
+        CUdevice dev = 0;
+        if (CUresult rc = d.cuCtxGetDevice(&dev); rc != 0) return rc;
+        if (dev < 0 || dev >= kMaxCudaDevices) return CUresult(101);  // CUDA_ERROR_INVALID_DEVICE
+        CudaPools &pools = cuda_pools();
+        void *pool = nullptr;
+        {
+            std::lock_guard<std::mutex> lock(pools.mutex);
+            if (!pools.pool[dev]) {
+                PoolProps props;
+                props.location_id = dev;
+                if (CUresult rc = d.cuMemPoolCreate(&pools.pool[dev], &props); rc != 0) return rc;
+                uint64_t keep = kPoolKeepBytes;
+                d.cuMemPoolSetAttribute(pools.pool[dev], 4 /* CU_MEMPOOL_ATTR_RELEASE_THRESHOLD */, &keep);
+            }
+            pool = pools.pool[dev];
+        }
+        return d.cuMemAllocFromPoolAsync(device, bytes, pool, call->cuda_stream);
+    });
+}
+
+int cuda_table_free(CallContext *call, uint64_t device) {
+    return with_cuda_context(call, "cuMemFreeAsync",
+                             [&](CudaDriver &d) { return d.cuMemFreeAsync(device, call->cuda_stream); });
+}
+
+int cuda_copy_to_device(CallContext *call, uint64_t device, const void *host, size_t bytes) {
+    return with_cuda_context(call, "cuMemcpyHtoDAsync", [&](CudaDriver &d) {
+        return d.cuMemcpyHtoDAsync(device, host, bytes, call->cuda_stream);
+    });
+}
+
+int cuda_copy_to_host(CallContext *call, void *host, uint64_t device, size_t bytes) {
+    return with_cuda_context(call, "copying a call table back (cuMemcpyDtoHAsync)", [&](CudaDriver &d) {
+        if (CUresult rc = d.cuMemcpyDtoHAsync(host, device, bytes, call->cuda_stream); rc != 0) return rc;
+        return d.cuStreamSynchronize(call->cuda_stream);
+    });
+}
+#endif
 
 void set_isa_cap(int level) {
     g_isa_cap.store(level, std::memory_order_relaxed);
@@ -257,10 +375,23 @@ void scratch_free(void *block) {
 
 void release_scratch_cache() {
     ScratchCache &cache = scratch_cache();
-    std::lock_guard<std::mutex> lock(cache.mutex);
-    for (int i = 0; i < cache.count; ++i) std::free(cache.blocks[i]);
-    cache.count = 0;
-    cache.bytes = 0;
+    {
+        std::lock_guard<std::mutex> lock(cache.mutex);
+        for (int i = 0; i < cache.count; ++i) std::free(cache.blocks[i]);
+        cache.count = 0;
+        cache.bytes = 0;
+    }
+#if QDQ_HAS_CUDA
+    // Pool memory no call is using goes back to the driver (memory still in use stays).
+    CudaDriver &d = cuda_driver();
+    if (d.loaded) {
+        CudaPools &pools = cuda_pools();
+        std::lock_guard<std::mutex> lock(pools.mutex);
+        for (void *pool : pools.pool) {
+            if (pool) d.cuMemPoolTrimTo(pool, 0);
+        }
+    }
+#endif
 }
 
 bool cuda_available(std::string *why) {

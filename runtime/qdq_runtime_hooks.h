@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace qdq::runtime {
@@ -41,8 +42,19 @@ bool splits_512_bit_vectors();
 constexpr size_t kScratchCacheBytes = size_t(64) << 20;
 void *scratch_malloc(size_t bytes);
 void scratch_free(void *block);
-// Frees the cached blocks (qdq::release_cached_memory).
+// Frees the cached blocks, and the CUDA pool memory no call is using (qdq::release_cached_memory).
 void release_scratch_cache();
+
+// CUDA: device memory for a call's small host-side tables (the given ranges going in, the
+// slice ranges coming out), ordered on the call's stream: allocated from qdq's memory pool
+// (cuMemAllocFromPoolAsync), filled and read back by copies on that stream, freed with
+// cuMemFreeAsync. No device-wide sync, and a block is never reused before the work queued
+// on it has run. Each runs in the call's context and returns 0, or sets call->error.
+// cuda_copy_to_host returns once the data is in host memory.
+int cuda_table_alloc(CallContext *call, size_t bytes, uint64_t *device);
+int cuda_table_free(CallContext *call, uint64_t device);
+int cuda_copy_to_device(CallContext *call, uint64_t device, const void *host, size_t bytes);
+int cuda_copy_to_host(CallContext *call, void *host, uint64_t device, size_t bytes);
 
 // Whether a CUDA driver and device / an OpenCL platform with a device can be used here.
 bool cuda_available(std::string *why);

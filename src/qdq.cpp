@@ -269,8 +269,15 @@ Status check_device(const Device &device) {
     return Status::InvalidArgument("unknown device kind " + std::to_string(static_cast<int>(device.kind)));
 }
 
-// The Halide side of one call on a device: wraps the caller's device pointers, marks host
-// inputs for upload, copies host outputs back, and releases what Halide allocated.
+// The Halide side of one call on a device: wraps the caller's device pointers, moves the
+// small host-memory tables (ranges in, slice ranges out) to and from the device, and releases
+// what it allocated.
+// - CUDA: everything is ordered on the caller's stream. A table is a block of qdq's
+//   stream-ordered pool, filled by an async copy on that stream and freed with cuMemFreeAsync;
+//   nothing waits for the GPU unless the caller asked for the slice ranges. (Halide's own
+//   staging copies on the legacy default stream, which neither follows a framework's
+//   non-blocking stream nor lets the next call start before this one has finished.)
+// - OpenCL: Halide's staging (host-dirty buffers, copied back after the kernel).
 class DeviceCall {
 public:
     explicit DeviceCall(const Device &device) : device_(device) {
@@ -281,26 +288,33 @@ public:
     DeviceCall &operator=(const DeviceCall &) = delete;
     ~DeviceCall() { release(); }
 
-    // A tensor that lives where the call runs (the caller's device memory on CUDA).
+    // A tensor: in the caller's device memory on CUDA, in host memory elsewhere (OpenCL
+    // stages it through Halide).
     Status tensor(halide_buffer_t *buf, bool is_output) {
 #if QDQ_HAS_CUDA
-        if (device_.kind == DeviceKind::kCuda) {
-            const auto ptr = reinterpret_cast<uint64_t>(buf->host);
-            buf->host = nullptr;
-            if (halide_cuda_wrap_device_ptr(&ctx, buf, ptr) != 0)
-                return Status::Internal("CUDA: could not wrap a device pointer");
-            wrapped_[num_wrapped_++] = buf;
-            return Status::Ok();
-        }
+        if (device_.kind == DeviceKind::kCuda) return wrap(buf, reinterpret_cast<uint64_t>(buf->host));
 #endif
-        return host_memory(buf, is_output);
+        return host_table(buf, is_output);
     }
 
-    // A tensor in host memory (always so for min/max and the slice ranges).
-    Status host_memory(halide_buffer_t *buf, bool is_output) {
+    // A buffer in host memory (the ranges, the slice ranges; every tensor on OpenCL). An output
+    // comes back to host memory only when `wanted`.
+    Status host_table(halide_buffer_t *buf, bool is_output, bool wanted = true) {
         if (device_.kind == DeviceKind::kHost) return Status::Ok();
+#if QDQ_HAS_CUDA
+        if (device_.kind == DeviceKind::kCuda) {
+            Table &t = tables_[num_tables_];
+            t.host = buf->host;
+            t.bytes = buf->size_in_bytes();
+            t.copy_back = is_output && wanted;
+            if (runtime::cuda_table_alloc(&ctx, t.bytes, &t.device) != 0) return error(-1);
+            ++num_tables_;
+            if (!is_output && runtime::cuda_copy_to_device(&ctx, t.device, t.host, t.bytes) != 0) return error(-1);
+            return wrap(buf, t.device);
+        }
+#endif
         if (is_output) {
-            to_host_[num_to_host_++] = buf;
+            if (wanted) to_host_[num_to_host_++] = buf;
         } else {
             buf->set_host_dirty(true);
         }
@@ -308,16 +322,25 @@ public:
         return Status::Ok();
     }
 
-    // After the kernel: outputs that live in host memory come back.
+    // After the kernel: the wanted outputs come back to host memory.
     Status finish(int rc) {
-        if (rc == 0) {
-            for (int i = 0; i < num_to_host_; ++i) {
-                if (to_host_[i]->device_dirty()) rc = halide_copy_to_host(&ctx, to_host_[i]);
-                if (rc != 0) break;
-            }
+#if QDQ_HAS_CUDA
+        for (int i = 0; rc == 0 && i < num_tables_; ++i) {
+            const Table &t = tables_[i];
+            if (t.copy_back) rc = runtime::cuda_copy_to_host(&ctx, t.host, t.device, t.bytes);
+        }
+#endif
+        for (int i = 0; rc == 0 && i < num_to_host_; ++i) {
+            if (to_host_[i]->device_dirty()) rc = halide_copy_to_host(&ctx, to_host_[i]);
         }
         release();
-        if (rc == 0) return Status::Ok();
+        return rc == 0 ? Status::Ok() : error(rc);
+    }
+
+    runtime::CallContext ctx;
+
+private:
+    Status error(int rc) const {
         const std::string what = ctx.error.empty() ? std::string("no message") : ctx.error;
         if (device_.kind != DeviceKind::kHost && what.find("unavailable") != std::string::npos) {
             return Status::Unavailable(what);
@@ -325,24 +348,42 @@ public:
         return Status::Internal("Halide kernel failed (" + std::to_string(rc) + "): " + what);
     }
 
-    runtime::CallContext ctx;
+#if QDQ_HAS_CUDA
+    Status wrap(halide_buffer_t *buf, uint64_t device) {
+        buf->host = nullptr;
+        if (halide_cuda_wrap_device_ptr(&ctx, buf, device) != 0)
+            return Status::Internal("CUDA: could not wrap a device pointer");
+        wrapped_[num_wrapped_++] = buf;
+        return Status::Ok();
+    }
+#endif
 
-private:
     void release() {
 #if QDQ_HAS_CUDA
         for (int i = 0; i < num_wrapped_; ++i) halide_cuda_detach_device_ptr(&ctx, wrapped_[i]);
+        // Stream-ordered: the blocks return to the pool once the work queued before has run.
+        for (int i = 0; i < num_tables_; ++i) runtime::cuda_table_free(&ctx, tables_[i].device);
+        num_tables_ = 0;
 #endif
         // Staging buffers go back to Halide's allocation cache (halide_reuse_device_allocations),
-        // so the next call may refill them: wait for this call's kernels on the stream first.
+        // so the next call may refill them: wait for this call's kernels first.
         if (num_staged_ > 0) halide_device_sync(&ctx, staged_[0]);
         for (int i = 0; i < num_staged_; ++i) halide_device_free(&ctx, staged_[i]);
         num_wrapped_ = num_staged_ = num_to_host_ = 0;
     }
 
+    struct Table {
+        uint8_t *host = nullptr;
+        uint64_t device = 0;
+        size_t bytes = 0;
+        bool copy_back = false;
+    };
+
     Device device_;
     static constexpr int kMaxBuffers = 8;  // a kernel has at most 5 buffers
     halide_buffer_t *wrapped_[kMaxBuffers] = {}, *staged_[kMaxBuffers] = {}, *to_host_[kMaxBuffers] = {};
-    int num_wrapped_ = 0, num_staged_ = 0, num_to_host_ = 0;
+    Table tables_[kMaxBuffers];
+    int num_wrapped_ = 0, num_staged_ = 0, num_to_host_ = 0, num_tables_ = 0;
 };
 
 // The range-computed "rows" kernels reduce along rows of at least this many elements in
@@ -490,15 +531,15 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     HalideBuffer1<T> min_buf(input_min.data ? input_min.data : dummy, view.depth),
         max_buf(input_max.data ? input_max.data : dummy, view.depth);
     DeviceCall call(where);
-    call.tensor(&in_buf.buf, false);
-    call.tensor(&out_buf.buf, true);
-    call.host_memory(&slice_buf, true);
+    QDQ_RETURN_IF_ERROR(call.tensor(&in_buf.buf, false));
+    QDQ_RETURN_IF_ERROR(call.tensor(&out_buf.buf, true));
+    QDQ_RETURN_IF_ERROR(call.host_table(&slice_buf, true, ranges_used != nullptr));
     const int round_mode = static_cast<int>(options.round_mode);
     const KernelSet &set = kernels<T>(where.kind);
     int rc;
     if (options.range_given) {
-        call.host_memory(&min_buf.buf, false);
-        call.host_memory(&max_buf.buf, false);
+        QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
+        QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
         rc = given_kernel<T>(set, where.kind, kview)(&call.ctx, options.num_bits, options.signed_input,
                                                      options.narrow_range, round_mode, &in_buf.buf, &min_buf.buf,
                                                      &max_buf.buf, &out_buf.buf, &slice_buf);
@@ -591,11 +632,11 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
         HalideBuffer3<T> g_buf(gradients.data, view), in_buf(input.data, view), out_buf(input_backprop.data, view);
         HalideBuffer1<T> min_buf(input_min.data, view.depth), max_buf(input_max.data, view.depth);
         DeviceCall call(device);
-        call.tensor(&g_buf.buf, false);
-        call.tensor(&in_buf.buf, false);
-        call.tensor(&out_buf.buf, true);
-        call.host_memory(&min_buf.buf, false);
-        call.host_memory(&max_buf.buf, false);
+        QDQ_RETURN_IF_ERROR(call.tensor(&g_buf.buf, false));
+        QDQ_RETURN_IF_ERROR(call.tensor(&in_buf.buf, false));
+        QDQ_RETURN_IF_ERROR(call.tensor(&out_buf.buf, true));
+        QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
+        QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
         const int rc = kernels<T>(device.kind)
                            .gradient(&call.ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
         QDQ_RETURN_IF_ERROR(call.finish(rc));
