@@ -39,6 +39,11 @@ public:
     // Segments whose keys the CPU row reduction holds at once (range_keys_along_rows).
     static constexpr int kItemsPerBatch = 4096;
     static constexpr int kGpuMinRowLength = kGpuThreads;
+    // GPU range reduction (range_keys_along_rows_gpu): loads in flight per thread, the
+    // largest segment a block reduces, and the number of blocks to aim for.
+    static constexpr int kGpuUnroll = 4;
+    static constexpr int kGpuMaxSegment = kGpuThreads * 64;
+    static constexpr int kGpuReduceBlocks = 2048;
 
     void configure() {
         input = add_input<Buffer<>>("input", value_type, 3);
@@ -191,10 +196,10 @@ private:
     // twice), and `lanes` interleaved partial results per segment keep the loads dense and
     // vectorised (CPU) or coalesced across threads (GPU).
     Func range_keys_along_rows(Expr inner, Expr depth, Expr outer) {
+        if (get_target().has_gpu_feature()) return range_keys_along_rows_gpu(inner, depth, outer);
         const Type t = value_type;
-        const bool gpu = get_target().has_gpu_feature();
-        const int lanes = gpu ? kGpuThreads : 64 / t.bytes();
-        const int max_seg = gpu ? kGpuThreads * 64 : kTaskElements;
+        const int lanes = 64 / t.bytes();
+        const int max_seg = kTaskElements;
         Expr seg_len = min(max_seg, (inner / lanes) * lanes);
         Expr num_segs = (inner + seg_len - 1) / seg_len;
         Var u("u"), item("item"), s("s");
@@ -219,16 +224,7 @@ private:
         Func partials("partials");  // (s, c, o): the keys of segment s of row (c, o)
         partials(s, v.c, v.o) = seg_keys(s + num_segs * (v.c + depth * v.o));
 
-        if (gpu) {
-            // One block per segment, one thread per lane.
-            seg_keys.compute_root();
-            seg_keys.gpu_blocks(item);
-            seg_keys.update().gpu_blocks(item);
-            lane_keys.compute_at(seg_keys, item).gpu_threads(u);
-            lane_keys.update().gpu_threads(u);
-            return combine_partials_gpu(partials, num_segs, outer);
-        }
-        // CPU: batches of at most kItemsPerBatch segments, so the segment keys never take more
+        // Batches of at most kItemsPerBatch segments, so the segment keys never take more
         // scratch than one batch whatever the tensor's size. A batch is bs segments of each of bc
         // channels by bo outer rows (for each outer row, bc contiguous rows of memory; bs < num_segs
         // only for rows longer than kItemsPerBatch segments). In a batch, tasks of about
@@ -261,6 +257,39 @@ private:
         lane_keys.compute_at(seg_keys, item).vectorize(u, natural);
         lane_keys.update().reorder(u, j).vectorize(u, natural);
         return keys;
+    }
+
+    // GPU, rows of >= kGpuMinRowLength: one block per segment of a row. Thread u reads the
+    // segment's elements u, u + kGpuThreads, ... (each load coalesced across the warp), kGpuUnroll
+    // loads in flight: one load at a time per thread left the memory system idle (the reduction
+    // ran at a fifth of the copy bandwidth). Indices past the segment's end read its last element
+    // again (harmless for min/max), so there is no guard. Segments: 1024 to kGpuMaxSegment
+    // elements, sized for about kGpuReduceBlocks blocks so that small tensors fill the GPU too.
+    Func range_keys_along_rows_gpu(Expr inner, Expr depth, Expr outer) {
+        const int lanes = kGpuThreads;
+        Expr total = cast<int64_t>(inner) * depth * outer;
+        Expr wanted = cast<int32_t>(min(total / kGpuReduceBlocks, kGpuMaxSegment)) / (lanes * kGpuUnroll) * (lanes * kGpuUnroll);
+        Expr seg_len = min(max(wanted, lanes * kGpuUnroll), (inner / lanes) * lanes);
+        Expr num_segs = (inner + seg_len - 1) / seg_len;
+        Var u("u"), item("item"), s("s");
+
+        // item = s + num_segs * (c + depth * o), as on the CPU.
+        Expr seg = item % num_segs, row = item / num_segs;
+        Expr c_of = row % depth, o_of = row / depth;
+        Expr start = min(seg * seg_len, inner - seg_len);
+        Func lane_keys("lane_keys");  // (u, item)
+        RDom j(0, kGpuUnroll, 0, (seg_len / lanes + kGpuUnroll - 1) / kGpuUnroll, "j");
+        Expr offset = min((j.y * kGpuUnroll + j.x) * lanes + u, seg_len - 1);
+        Expr value = (*input)(start + offset, c_of, o_of);
+        lane_keys(u, item) = identity_keys();
+        lane_keys(u, item) =
+            Tuple(min(lane_keys(u, item)[0], min_key(value)), max(lane_keys(u, item)[1], max_key(value)));
+        Func seg_keys = fold_threads_gpu(lane_keys, u, "seg_keys");
+        lane_keys.update().unroll(j.x);
+
+        Func partials("partials");  // (s, c, o): the keys of segment s of row (c, o)
+        partials(s, v.c, v.o) = seg_keys(s + num_segs * (v.c + depth * v.o));
+        return combine_partials_gpu(partials, num_segs, outer);
     }
 
     // Short rows (the last axis, or small inner): a block of outer rows per task, the
@@ -378,26 +407,50 @@ private:
 
     // GPU: combines partial keys (s, c, o), s < num_parts, o < outer, into one per channel.
     // One block per channel; kGpuThreads threads stride over the flattened (s, o) partials,
-    // then one thread folds the per-thread results (a two-level tree, no atomics).
+    // kGpuUnroll at a time (past the end: the last partial again), then fold_threads_gpu.
     Func combine_partials_gpu(Func partials, Expr num_parts, Expr outer) {
         Var u("u");
         Expr items = num_parts * outer;
         Func thread_keys("thread_keys");  // (u, c)
-        RDom j(0, (items + kGpuThreads - 1) / kGpuThreads, "j");
-        Expr item = min(j * kGpuThreads + u, items - 1);  // clamped: re-reading is harmless
+        const int stride = kGpuThreads * kGpuUnroll;
+        RDom j(0, kGpuUnroll, 0, (items + stride - 1) / stride, "j");
+        Expr item = min((j.y * kGpuUnroll + j.x) * kGpuThreads + u, items - 1);
         FuncRef part = partials(item % num_parts, v.c, item / num_parts);
         thread_keys(u, v.c) = identity_keys();
         thread_keys(u, v.c) = Tuple(min(thread_keys(u, v.c)[0], part[0]), max(thread_keys(u, v.c)[1], part[1]));
-
-        Func keys("range_keys");  // (c)
-        RDom ru(0, kGpuThreads, "ru");
-        keys(v.c) = identity_keys();
-        keys(v.c) = Tuple(min(keys(v.c)[0], thread_keys(ru, v.c)[0]), max(keys(v.c)[1], thread_keys(ru, v.c)[1]));
-        keys.compute_root().gpu_blocks(v.c);
-        keys.update().gpu_blocks(v.c);
-        thread_keys.compute_at(keys, v.c).gpu_threads(u);
-        thread_keys.update().gpu_threads(u);
+        Func keys = fold_threads_gpu(thread_keys, u, "range_keys");
+        thread_keys.update().unroll(j.x);
         return keys;
+    }
+
+    // GPU: folds the keys of kGpuThreads threads, per_thread(u, i), into one per i, in one block
+    // per i, computing per_thread there too (its threads are u). A tree of two levels: 32 threads
+    // fold 8 keys each, then one thread folds those 32 (one thread folding all 256 kept the block
+    // resident for longer than its loads took).
+    Func fold_threads_gpu(Func per_thread, Var u, const std::string &name) {
+        static_assert(kGpuThreads % 32 == 0, "whole warps");
+        Var w("w"), i("i");
+        Func warp_keys(name + "_warps");  // (w, i)
+        RDom r(0, kGpuThreads / 32, name + "_r");
+        warp_keys(w, i) = identity_keys();
+        warp_keys(w, i) = Tuple(min(warp_keys(w, i)[0], per_thread(w + 32 * r, i)[0]),
+                                max(warp_keys(w, i)[1], per_thread(w + 32 * r, i)[1]));
+        Func total(name + "_total");  // (i)
+        RDom rw(0, 32, name + "_rw");
+        total(i) = identity_keys();
+        total(i) = Tuple(min(total(i)[0], warp_keys(rw, i)[0]), max(total(i)[1], warp_keys(rw, i)[1]));
+        Func result(name);  // (i)
+        result(i) = total(i);
+
+        // Everything inside the block of `result`: one kernel (a Func computed at the root runs
+        // each of its stages as a kernel of its own).
+        result.compute_root().gpu_blocks(i);
+        total.compute_at(result, i);
+        warp_keys.compute_at(result, i).gpu_threads(w);
+        warp_keys.update().gpu_threads(w);
+        per_thread.compute_at(result, i).gpu_threads(u);
+        per_thread.update().gpu_threads(u);
+        return result;
     }
 };
 

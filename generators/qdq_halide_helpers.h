@@ -300,16 +300,20 @@ inline void schedule_elementwise_gpu(Stage out, const TensorVars &v, Expr inner,
         rows.fuse(xo, v.c, b).fuse(b, v.o, b2).gpu_blocks(b2).gpu_threads(xt);
     }
 
-    // The last axis (inner == 1): channels are contiguous; 32 x vec channels by 8 rows a block
-    // (whole vectors when the channels fill whole tiles).
+    // The last axis (inner == 1): channels are contiguous; 32 x vec channels by 8 threads a
+    // block (whole vectors when the channels fill whole tiles). Each thread does kRowsPerThread
+    // rows of its channels, so their per-channel values are loaded once for several rows.
+    constexpr int kRowsPerThread = 4;
+    Var os("os");
     for (TailStrategy tail : {TailStrategy::RoundUp, TailStrategy::GuardWithIf}) {
         const int tile = 32 * vec;
         Stage last_axis = tail == TailStrategy::RoundUp ? out.specialize(inner == 1 && depth % tile == 0)
                                                         : out.specialize(inner == 1);
         last_axis.split(v.c, co, ci, tile, tail).split(ci, xt, xv, vec);
         if (vec > 1) last_axis.vectorize(xv);
-        last_axis.split(v.o, oo, oi, 8, TailStrategy::GuardWithIf)
-            .reorder(xv, xt, oi, v.x, co, oo)
+        last_axis.split(v.o, oo, oi, 8 * kRowsPerThread, TailStrategy::GuardWithIf)
+            .split(oi, oi, os, kRowsPerThread, TailStrategy::GuardWithIf)
+            .reorder(xv, os, xt, oi, v.x, co, oo)
             .fuse(co, oo, b)
             .gpu_blocks(b)
             .gpu_threads(xt, oi);
