@@ -202,13 +202,16 @@ int with_cuda_context(CallContext *call, const char *what, Op op) {
     CudaDriver &d = cuda_driver();
     void *ctx = nullptr;
     if (acquire_cuda_context(call, &ctx, true) != 0) return -1;
-    if (d.cuCtxPushCurrent(ctx) != 0) {
+    // Usually the caller's context is current already (frameworks make it so): then no push/pop.
+    CUcontext current = nullptr;
+    const bool push = d.cuCtxGetCurrent(&current) != 0 || current != ctx;
+    if (push && d.cuCtxPushCurrent(ctx) != 0) {
         if (call->error.empty()) call->error = "CUDA: could not make the call's context current";
         return -1;
     }
     const CUresult rc = op(d);
     CUcontext popped = nullptr;
-    d.cuCtxPopCurrent(&popped);
+    if (push) d.cuCtxPopCurrent(&popped);
     if (rc != 0 && call->error.empty())
         call->error = std::string("CUDA: ") + what + " failed (CUresult " + std::to_string(rc) + ")";
     return rc == 0 ? 0 : -1;

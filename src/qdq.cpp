@@ -272,11 +272,12 @@ Status check_device(const Device &device) {
 // The Halide side of one call on a device: wraps the caller's device pointers, moves the
 // small host-memory tables (ranges in, slice ranges out) to and from the device, and releases
 // what it allocated.
-// - CUDA: everything is ordered on the caller's stream. A table is a block of qdq's
-//   stream-ordered pool, filled by an async copy on that stream and freed with cuMemFreeAsync;
-//   nothing waits for the GPU unless the caller asked for the slice ranges. (Halide's own
-//   staging copies on the legacy default stream, which neither follows a framework's
-//   non-blocking stream nor lets the next call start before this one has finished.)
+// - CUDA: everything is ordered on the caller's stream. All of a call's tables share one block
+//   of qdq's stream-ordered pool, the input tables go up in one async copy, and the block is
+//   freed with cuMemFreeAsync; nothing waits for the GPU unless the caller asked for the slice
+//   ranges. (Halide's own staging copies on the legacy default stream, which a framework's
+//   non-blocking stream does not wait for.) Each driver call costs the calling thread a few
+//   microseconds, so a call makes as few as it can: a block, a copy, a free.
 // - OpenCL: Halide's staging (host-dirty buffers, copied back after the kernel).
 class DeviceCall {
 public:
@@ -298,19 +299,13 @@ public:
     }
 
     // A buffer in host memory (the ranges, the slice ranges; every tensor on OpenCL). An output
-    // comes back to host memory only when `wanted`.
+    // comes back to host memory only when `wanted`. On CUDA it gets its device memory in ready().
     Status host_table(halide_buffer_t *buf, bool is_output, bool wanted = true) {
         if (device_.kind == DeviceKind::kHost) return Status::Ok();
 #if QDQ_HAS_CUDA
         if (device_.kind == DeviceKind::kCuda) {
-            Table &t = tables_[num_tables_];
-            t.host = buf->host;
-            t.bytes = buf->size_in_bytes();
-            t.copy_back = is_output && wanted;
-            if (runtime::cuda_table_alloc(&ctx, t.bytes, &t.device) != 0) return error(-1);
-            ++num_tables_;
-            if (!is_output && runtime::cuda_copy_to_device(&ctx, t.device, t.host, t.bytes) != 0) return error(-1);
-            return wrap(buf, t.device);
+            tables_[num_tables_++] = Table{buf, buf->host, buf->size_in_bytes(), 0, is_output, is_output && wanted};
+            return Status::Ok();
         }
 #endif
         if (is_output) {
@@ -322,12 +317,45 @@ public:
         return Status::Ok();
     }
 
+    // Before the kernel. CUDA: one pool block for the tables, inputs first, each at a 256-byte
+    // offset; the inputs go up in one copy from a host image of that layout.
+    Status ready() {
+#if QDQ_HAS_CUDA
+        if (device_.kind != DeviceKind::kCuda || num_tables_ == 0) return Status::Ok();
+        auto align = [](size_t bytes) { return (bytes + 255) & ~size_t(255); };
+        size_t end = 0;
+        for (bool outputs : {false, true}) {
+            for (int i = 0; i < num_tables_; ++i) {
+                if (tables_[i].is_output != outputs) continue;
+                tables_[i].offset = end;
+                end += align(tables_[i].bytes);
+            }
+            if (!outputs) inputs_end_ = end;
+        }
+        if (runtime::cuda_table_alloc(&ctx, end, &block_) != 0) return error(-1);
+        if (inputs_end_ > 0) {
+            alignas(64) uint8_t stack[1024];
+            ScratchBlock heap(inputs_end_ > sizeof(stack) ? inputs_end_ : 0);
+            if (inputs_end_ > sizeof(stack) && heap.data == nullptr) {
+                return Status::Internal("OOM when staging " + std::to_string(inputs_end_) + " bytes of ranges");
+            }
+            uint8_t *image = heap.data ? static_cast<uint8_t *>(heap.data) : stack;
+            for (int i = 0; i < num_tables_; ++i) {
+                if (!tables_[i].is_output) std::memcpy(image + tables_[i].offset, tables_[i].host, tables_[i].bytes);
+            }
+            if (runtime::cuda_copy_to_device(&ctx, block_, image, inputs_end_) != 0) return error(-1);
+        }
+        for (int i = 0; i < num_tables_; ++i) QDQ_RETURN_IF_ERROR(wrap(tables_[i].buf, block_ + tables_[i].offset));
+#endif
+        return Status::Ok();
+    }
+
     // After the kernel: the wanted outputs come back to host memory.
     Status finish(int rc) {
 #if QDQ_HAS_CUDA
         for (int i = 0; rc == 0 && i < num_tables_; ++i) {
             const Table &t = tables_[i];
-            if (t.copy_back) rc = runtime::cuda_copy_to_host(&ctx, t.host, t.device, t.bytes);
+            if (t.copy_back) rc = runtime::cuda_copy_to_host(&ctx, t.host, block_ + t.offset, t.bytes);
         }
 #endif
         for (int i = 0; rc == 0 && i < num_to_host_; ++i) {
@@ -361,8 +389,9 @@ private:
     void release() {
 #if QDQ_HAS_CUDA
         for (int i = 0; i < num_wrapped_; ++i) halide_cuda_detach_device_ptr(&ctx, wrapped_[i]);
-        // Stream-ordered: the blocks return to the pool once the work queued before has run.
-        for (int i = 0; i < num_tables_; ++i) runtime::cuda_table_free(&ctx, tables_[i].device);
+        // Stream-ordered: the block returns to the pool once the work queued before has run.
+        if (block_) runtime::cuda_table_free(&ctx, block_);
+        block_ = 0;
         num_tables_ = 0;
 #endif
         // Staging buffers go back to Halide's allocation cache (halide_reuse_device_allocations),
@@ -373,17 +402,20 @@ private:
     }
 
     struct Table {
-        uint8_t *host = nullptr;
-        uint64_t device = 0;
-        size_t bytes = 0;
-        bool copy_back = false;
+        halide_buffer_t *buf = nullptr;
+        uint8_t *host = nullptr;       // the caller's host memory
+        size_t bytes = 0, offset = 0;  // offset: in the call's block
+        bool is_output = false, copy_back = false;
     };
 
     Device device_;
     static constexpr int kMaxBuffers = 8;  // a kernel has at most 5 buffers
     halide_buffer_t *wrapped_[kMaxBuffers] = {}, *staged_[kMaxBuffers] = {}, *to_host_[kMaxBuffers] = {};
+    int num_wrapped_ = 0, num_staged_ = 0, num_to_host_ = 0;
     Table tables_[kMaxBuffers];
-    int num_wrapped_ = 0, num_staged_ = 0, num_to_host_ = 0, num_tables_ = 0;
+    int num_tables_ = 0;
+    uint64_t block_ = 0;  // CUDA: the call's block of the pool
+    size_t inputs_end_ = 0;
 };
 
 // The range-computed "rows" kernels reduce along rows of at least this many elements in
@@ -534,12 +566,15 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     QDQ_RETURN_IF_ERROR(call.tensor(&in_buf.buf, false));
     QDQ_RETURN_IF_ERROR(call.tensor(&out_buf.buf, true));
     QDQ_RETURN_IF_ERROR(call.host_table(&slice_buf, true, ranges_used != nullptr));
+    if (options.range_given) {
+        QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
+        QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
+    }
+    QDQ_RETURN_IF_ERROR(call.ready());
     const int round_mode = static_cast<int>(options.round_mode);
     const KernelSet &set = kernels<T>(where.kind);
     int rc;
     if (options.range_given) {
-        QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
-        QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
         rc = given_kernel<T>(set, where.kind, kview)(&call.ctx, options.num_bits, options.signed_input,
                                                      options.narrow_range, round_mode, &in_buf.buf, &min_buf.buf,
                                                      &max_buf.buf, &out_buf.buf, &slice_buf);
@@ -637,6 +672,7 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
         QDQ_RETURN_IF_ERROR(call.tensor(&out_buf.buf, true));
         QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
         QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
+        QDQ_RETURN_IF_ERROR(call.ready());
         const int rc = kernels<T>(device.kind)
                            .gradient(&call.ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
         QDQ_RETURN_IF_ERROR(call.finish(rc));

@@ -1,6 +1,7 @@
 // CUDA benchmark: each qdq kernel on device memory, as GB/s and as a ratio to a device-to-device
 // copy moving the same bytes per element, measured in the same run. Medians of repeated runs.
-// Output: a table on stdout and CSV lines (prefix "csv,") for scripts/gpu-check.
+// Output: a table on stdout and CSV lines for scripts/gpu-check ("csv,": the synchronised
+// latency and ratios; "pipe,": the pipelined and host-side times, see measure()).
 #include <qdq/qdq.h>
 
 #include <cuda_runtime.h>
@@ -23,20 +24,42 @@ namespace {
         }                                                                                \
     } while (0)
 
-// Median seconds of `reps` synchronised runs after two warm-ups.
-double median_seconds(const std::function<void()> &run, int reps) {
+double median(std::vector<double> t) {
+    std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+    return t[t.size() / 2];
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// One kernel's times, medians over `reps`:
+// - latency: one call and a device sync (the figure the ratios use);
+// - pipelined: kPipelined calls back to back, then one sync, per call (how a framework that
+//   does not sync between ops sees it: the host's work overlaps the GPU's);
+// - host: the call alone, until it returns (what the library costs the calling thread).
+struct Times {
+    double latency, pipelined, host;
+};
+constexpr int kPipelined = 10;
+
+Times measure(const std::function<void()> &run, int reps) {
     run();
     run();
     CUDA_OK(cudaDeviceSynchronize());
-    std::vector<double> t;
+    std::vector<double> latency, pipelined, host;
     for (int i = 0; i < reps; ++i) {
-        const auto start = std::chrono::steady_clock::now();
+        auto start = std::chrono::steady_clock::now();
         run();
+        host.push_back(seconds_since(start));
         CUDA_OK(cudaDeviceSynchronize());
-        t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        latency.push_back(seconds_since(start));
+        start = std::chrono::steady_clock::now();
+        for (int k = 0; k < kPipelined; ++k) run();
+        CUDA_OK(cudaDeviceSynchronize());
+        pipelined.push_back(seconds_since(start) / kPipelined);
     }
-    std::nth_element(t.begin(), t.begin() + reps / 2, t.end());
-    return t[static_cast<size_t>(reps / 2)];
+    return {median(latency), median(pipelined), median(host)};
 }
 
 bool g_failed = false;  // the kernel being timed returned an error: reported, not timed
@@ -58,7 +81,8 @@ int main(int argc, char **argv) {
     cudaDeviceProp prop{};
     CUDA_OK(cudaGetDeviceProperties(&prop, 0));
     std::printf("device: %s\n", prop.name);
-    std::printf("%-34s %6s %10s %10s %8s\n", "kernel", "log2n", "time_us", "GB/s", "vs_copy");
+    std::printf("%-34s %6s %10s %10s %8s %10s %8s\n", "kernel", "log2n", "time_us", "GB/s", "vs_copy", "pipe_us",
+                "host_us");
 
     for (int lg = 20; lg <= max_log2; lg += 2) {
         const int64_t n = int64_t{1} << lg;
@@ -75,17 +99,19 @@ int main(int argc, char **argv) {
         }
         const int reps = lg >= 26 ? 10 : 30;
         const double bytes = static_cast<double>(n) * sizeof(float);
-        const double t_copy = median_seconds([&] { CUDA_OK(cudaMemcpy(copy, x, bytes, cudaMemcpyDeviceToDevice)); }, reps);
-        const double copy_bw = 2 * bytes / t_copy;  // read + write
-        auto report = [&](const char *name, double t, double streams) {
+        const Times t_copy = measure([&] { CUDA_OK(cudaMemcpyAsync(copy, x, bytes, cudaMemcpyDeviceToDevice)); }, reps);
+        const double copy_bw = 2 * bytes / t_copy.latency;  // read + write
+        auto report = [&](const char *name, const Times &t, double streams) {
             if (g_failed) {
                 std::printf("%-34s %6d    FAILED\n", name, lg);
                 g_failed = false;
                 return;
             }
-            const double bw = streams * bytes / t;
-            std::printf("%-34s %6d %10.1f %10.1f %8.3f\n", name, lg, t * 1e6, bw / 1e9, bw / copy_bw);
-            std::printf("csv,%s,%d,%.3f,%.2f,%.4f\n", name, lg, t * 1e6, bw / 1e9, bw / copy_bw);
+            const double bw = streams * bytes / t.latency;
+            std::printf("%-34s %6d %10.1f %10.1f %8.3f %10.1f %8.1f\n", name, lg, t.latency * 1e6, bw / 1e9,
+                        bw / copy_bw, t.pipelined * 1e6, t.host * 1e6);
+            std::printf("csv,%s,%d,%.3f,%.2f,%.4f\n", name, lg, t.latency * 1e6, bw / 1e9, bw / copy_bw);
+            std::printf("pipe,%s,%d,%.3f,%.3f\n", name, lg, t.pipelined * 1e6, t.host * 1e6);
         };
         report("d2d_copy", t_copy, 2);
 
@@ -98,23 +124,23 @@ int main(int argc, char **argv) {
             qdq::QuantizeOptions o;
             o.range_given = given;
             report(given ? "forward_given_per_tensor" : "forward_computed_per_tensor",
-                   median_seconds([&] { check(qdq::quantize_and_dequantize_v2({x, flat}, {&lo, {}}, {&hi, {}}, {y, flat}, o, nullptr, dev)); }, reps),
+                   measure([&] { check(qdq::quantize_and_dequantize_v2({x, flat}, {&lo, {}}, {&hi, {}}, {y, flat}, o, nullptr, dev)); }, reps),
                    2);
             o.axis = -1;
             report(given ? "forward_given_last_axis_1024" : "forward_computed_last_axis_1024",
-                   median_seconds([&] { check(qdq::quantize_and_dequantize_v2({x, rows}, {los.data(), {depth}}, {his.data(), {depth}}, {y, rows}, o, nullptr, dev)); }, reps),
+                   measure([&] { check(qdq::quantize_and_dequantize_v2({x, rows}, {los.data(), {depth}}, {his.data(), {depth}}, {y, rows}, o, nullptr, dev)); }, reps),
                    2);
             o.axis = 0;
             const qdq::Shape first{depth, n / depth};
             report(given ? "forward_given_first_axis_1024" : "forward_computed_first_axis_1024",
-                   median_seconds([&] { check(qdq::quantize_and_dequantize_v2({x, first}, {los.data(), {depth}}, {his.data(), {depth}}, {y, first}, o, nullptr, dev)); }, reps),
+                   measure([&] { check(qdq::quantize_and_dequantize_v2({x, first}, {los.data(), {depth}}, {his.data(), {depth}}, {y, first}, o, nullptr, dev)); }, reps),
                    2);
         }
         report("gradient_per_tensor",
-               median_seconds([&] { check(qdq::quantize_and_dequantize_v2_grad({g, flat}, {x, flat}, {&lo, {}}, {&hi, {}}, std::nullopt, {y, flat}, {}, {}, dev)); }, reps),
+               measure([&] { check(qdq::quantize_and_dequantize_v2_grad({g, flat}, {x, flat}, {&lo, {}}, {&hi, {}}, std::nullopt, {y, flat}, {}, {}, dev)); }, reps),
                3);
         report("gradient_last_axis_1024",
-               median_seconds([&] { check(qdq::quantize_and_dequantize_v2_grad({g, rows}, {x, rows}, {los.data(), {depth}}, {his.data(), {depth}}, -1, {y, rows}, {}, {}, dev)); }, reps),
+               measure([&] { check(qdq::quantize_and_dequantize_v2_grad({g, rows}, {x, rows}, {los.data(), {depth}}, {his.data(), {depth}}, -1, {y, rows}, {}, {}, dev)); }, reps),
                3);
         cudaFree(x);
         cudaFree(y);
