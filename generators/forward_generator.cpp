@@ -137,7 +137,14 @@ public:
         Stage even = Func(*output).specialize(round_mode == 0);  // one branch per call, not per element
         if (get_target().has_gpu_feature()) {
             Var ct("ct"), ci("ci");
-            Func(*slice_ranges).unroll(k).gpu_tile(v.c, ct, ci, 64, TailStrategy::GuardWithIf);
+            // The four values of a slice in one thread (k inside c): with k outermost, each k was
+            // a kernel launch of its own, some 4 us of the calling thread's time apiece.
+            Func(*slice_ranges).reorder(k, v.c).unroll(k);
+            if (range_given) {
+                Func(*slice_ranges).gpu_tile(v.c, ct, ci, 64, TailStrategy::GuardWithIf);
+            } else {
+                Func(*slice_ranges).gpu_blocks(v.c);  // each block folds its channel's keys first
+            }
             schedule_elementwise_gpu(even, v, inner, depth, t, get_target());
             schedule_elementwise_gpu(Func(*output), v, inner, depth, t, get_target());
         } else {
@@ -268,7 +275,8 @@ private:
     Func range_keys_along_rows_gpu(Expr inner, Expr depth, Expr outer) {
         const int lanes = kGpuThreads;
         Expr total = cast<int64_t>(inner) * depth * outer;
-        Expr wanted = cast<int32_t>(min(total / kGpuReduceBlocks, kGpuMaxSegment)) / (lanes * kGpuUnroll) * (lanes * kGpuUnroll);
+        Expr wanted =
+            cast<int32_t>(min(total / kGpuReduceBlocks, kGpuMaxSegment)) / (lanes * kGpuUnroll) * (lanes * kGpuUnroll);
         Expr seg_len = min(max(wanted, lanes * kGpuUnroll), (inner / lanes) * lanes);
         Expr num_segs = (inner + seg_len - 1) / seg_len;
         Var u("u"), item("item"), s("s");
@@ -295,21 +303,14 @@ private:
     // Short rows (the last axis, or small inner): a block of outer rows per task, the
     // channels of each row in vector lanes (CPU) or threads (GPU); contiguous when inner == 1.
     Func range_keys_across_channels(Expr inner, Expr depth, Expr outer) {
+        if (get_target().has_gpu_feature()) return range_keys_across_channels_gpu(inner, depth, outer);
         const Type t = value_type;
-        const bool gpu = get_target().has_gpu_feature();
-        Expr rows_per_block, num_blocks;
-        if (gpu) {
-            // Enough blocks to fill the GPU, few enough partials to add little traffic.
-            rows_per_block = max(32, (outer + 8191) / 8192);
-            num_blocks = (outer + rows_per_block - 1) / rows_per_block;
-        } else {
-            Expr row_elems = max(1, depth * inner);
-            rows_per_block = max(1, kTaskElements / row_elems);
-            // Many channels give enough parallel work on their own: fewer blocks, less scratch.
-            Expr max_blocks = max(1, (16 * 1024) / max(depth, 1));
-            num_blocks = min((outer + rows_per_block - 1) / rows_per_block, max_blocks);
-            rows_per_block = max(rows_per_block, (outer + num_blocks - 1) / max(num_blocks, 1));
-        }
+        Expr row_elems = max(1, depth * inner);
+        Expr rows_per_block = max(1, kTaskElements / row_elems);
+        // Many channels give enough parallel work on their own: fewer blocks, less scratch.
+        Expr max_blocks = max(1, (16 * 1024) / max(depth, 1));
+        Expr num_blocks = min((outer + rows_per_block - 1) / rows_per_block, max_blocks);
+        rows_per_block = max(rows_per_block, (outer + num_blocks - 1) / max(num_blocks, 1));
         // Never more rows per block than there are rows (re-reading the last row is harmless
         // but would cost a whole block of reads for a tiny tensor).
         rows_per_block = clamp(rows_per_block, 1, max(outer, 1));
@@ -326,14 +327,6 @@ private:
 
         Var co("co"), ci("ci"), task("task");
         block_keys.compute_root();
-        if (gpu) {
-            block_keys.gpu_tile(v.c, b, co, ci, 128, 1, TailStrategy::GuardWithIf);
-            block_keys.update().gpu_tile(v.c, b, co, ci, 128, 1, TailStrategy::GuardWithIf);
-            Func per_channel("per_channel");  // (s, c, o) view of the partials for the combiner
-            Var s("s");
-            per_channel(s, v.c, v.o) = block_keys(v.c, s);
-            return combine_partials_gpu(per_channel, num_blocks, 1);
-        }
         const int natural = get_target().natural_vector_size(Int(t.bits()));
         Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
         block_keys.vectorize(v.c, natural, TailStrategy::GuardWithIf);
@@ -405,6 +398,36 @@ private:
         return keys;
     }
 
+    // GPU, short rows: a thread per channel and block of rows, the threads of a block 128
+    // consecutive channels (each load coalesced on the last axis), kGpuUnroll rows in flight
+    // per thread; then combine_partials_gpu folds each channel's blocks.
+    Func range_keys_across_channels_gpu(Expr inner, Expr depth, Expr outer) {
+        // Enough blocks to fill the GPU, few enough partials to add little traffic; whole groups
+        // of kGpuUnroll rows (rows past the end re-read the last row: harmless for min/max).
+        Expr rows_per_block = min(max(32, (outer + 8191) / 8192), outer);
+        rows_per_block = (rows_per_block + kGpuUnroll - 1) / kGpuUnroll * kGpuUnroll;
+        Expr num_blocks = (outer + rows_per_block - 1) / rows_per_block;
+        Var b("b"), co("co"), ci("ci"), s("s");
+
+        Func block_keys("block_keys");  // (c, b)
+        RDom r(0, kGpuUnroll, 0, inner, 0, rows_per_block / kGpuUnroll, "r");
+        Expr row = min(b * rows_per_block + r.z * kGpuUnroll + r.x, outer - 1);
+        Expr value = (*input)(r.y, v.c, row);
+        block_keys(v.c, b) = identity_keys();
+        block_keys(v.c, b) =
+            Tuple(min(block_keys(v.c, b)[0], min_key(value)), max(block_keys(v.c, b)[1], max_key(value)));
+        // Computed per thread inside one kernel (at the root, its two stages were two launches).
+        Func block_out("block_keys_out");
+        block_out(v.c, b) = block_keys(v.c, b);
+        block_out.compute_root().gpu_tile(v.c, b, co, ci, 128, 1, TailStrategy::GuardWithIf);
+        block_keys.compute_at(block_out, co);
+        block_keys.update().unroll(r.x);
+
+        Func per_channel("per_channel");  // (s, c, o) view of the partials for the combiner
+        per_channel(s, v.c, v.o) = block_out(v.c, s);
+        return combine_partials_gpu(per_channel, num_blocks, 1);
+    }
+
     // GPU: combines partial keys (s, c, o), s < num_parts, o < outer, into one per channel.
     // One block per channel; kGpuThreads threads stride over the flattened (s, o) partials,
     // kGpuUnroll at a time (past the end: the last partial again), then fold_threads_gpu.
@@ -418,7 +441,8 @@ private:
         FuncRef part = partials(item % num_parts, v.c, item / num_parts);
         thread_keys(u, v.c) = identity_keys();
         thread_keys(u, v.c) = Tuple(min(thread_keys(u, v.c)[0], part[0]), max(thread_keys(u, v.c)[1], part[1]));
-        Func keys = fold_threads_gpu(thread_keys, u, "range_keys");
+        // Computed in the slice_ranges kernel, one block per channel: a launch fewer.
+        Func keys = fold_threads_gpu(thread_keys, u, "range_keys", true);
         thread_keys.update().unroll(j.x);
         return keys;
     }
@@ -426,8 +450,9 @@ private:
     // GPU: folds the keys of kGpuThreads threads, per_thread(u, i), into one per i, in one block
     // per i, computing per_thread there too (its threads are u). A tree of two levels: 32 threads
     // fold 8 keys each, then one thread folds those 32 (one thread folding all 256 kept the block
-    // resident for longer than its loads took).
-    Func fold_threads_gpu(Func per_thread, Var u, const std::string &name) {
+    // resident for longer than its loads took). The blocks are a kernel of their own, or with
+    // `in_slice_ranges` those of slice_ranges over c (one block per channel, see generate()).
+    Func fold_threads_gpu(Func per_thread, Var u, const std::string &name, bool in_slice_ranges = false) {
         static_assert(kGpuThreads % 32 == 0, "whole warps");
         Var w("w"), i("i");
         Func warp_keys(name + "_warps");  // (w, i)
@@ -439,16 +464,20 @@ private:
         RDom rw(0, 32, name + "_rw");
         total(i) = identity_keys();
         total(i) = Tuple(min(total(i)[0], warp_keys(rw, i)[0]), max(total(i)[1], warp_keys(rw, i)[1]));
-        Func result(name);  // (i)
-        result(i) = total(i);
-
-        // Everything inside the block of `result`: one kernel (a Func computed at the root runs
-        // each of its stages as a kernel of its own).
-        result.compute_root().gpu_blocks(i);
-        total.compute_at(result, i);
-        warp_keys.compute_at(result, i).gpu_threads(w);
+        Func result = total;
+        LoopLevel at(Func(*slice_ranges), v.c);
+        if (!in_slice_ranges) {
+            // Everything inside the block of a wrapper: one kernel (a Func computed at the root
+            // runs each of its stages as a kernel of its own).
+            result = Func(name);
+            result(i) = total(i);
+            result.compute_root().gpu_blocks(i);
+            at = LoopLevel(result, i);
+        }
+        total.compute_at(at);
+        warp_keys.compute_at(at).gpu_threads(w);
         warp_keys.update().gpu_threads(w);
-        per_thread.compute_at(result, i).gpu_threads(u);
+        per_thread.compute_at(at).gpu_threads(u);
         per_thread.update().gpu_threads(u);
         return result;
     }

@@ -15,13 +15,13 @@
 
 namespace {
 
-#define CUDA_OK(call)                                                                    \
-    do {                                                                                 \
-        cudaError_t e_ = (call);                                                         \
-        if (e_ != cudaSuccess) {                                                         \
-            std::fprintf(stderr, "%s failed: %s\n", #call, cudaGetErrorString(e_));     \
-            std::exit(1);                                                                \
-        }                                                                                \
+#define CUDA_OK(call)                                                               \
+    do {                                                                            \
+        cudaError_t e_ = (call);                                                    \
+        if (e_ != cudaSuccess) {                                                    \
+            std::fprintf(stderr, "%s failed: %s\n", #call, cudaGetErrorString(e_)); \
+            std::exit(1);                                                           \
+        }                                                                           \
     } while (0)
 
 double median(std::vector<double> t) {
@@ -62,6 +62,37 @@ Times measure(const std::function<void()> &run, int reps) {
     return {median(latency), median(pipelined), median(host)};
 }
 
+// What the driver operations a qdq call makes cost the calling thread here (host time per
+// operation, median): the floor under the host_us column.
+void driver_costs() {
+    float *d = nullptr;
+    CUDA_OK(cudaMalloc(&d, 1 << 20));
+    float h[8] = {};
+    cudaMemPool_t pool = nullptr;
+    CUDA_OK(cudaDeviceGetDefaultMemPool(&pool, 0));
+    auto host_us = [](const std::function<void()> &op) {
+        std::vector<double> t;
+        for (int i = 0; i < 200; ++i) {
+            const auto start = std::chrono::steady_clock::now();
+            op();
+            t.push_back(seconds_since(start));
+            if (i % 16 == 15) CUDA_OK(cudaDeviceSynchronize());
+        }
+        CUDA_OK(cudaDeviceSynchronize());
+        return median(t) * 1e6;
+    };
+    std::printf(
+        "driver costs (host us per operation): pageable 32-byte H2D %.2f, memset (a launch) %.2f, "
+        "pool alloc+free %.2f\n",
+        host_us([&] { CUDA_OK(cudaMemcpyAsync(d, h, sizeof(h), cudaMemcpyHostToDevice)); }),
+        host_us([&] { CUDA_OK(cudaMemsetAsync(d, 0, 4096)); }), host_us([&] {
+            void *p = nullptr;
+            CUDA_OK(cudaMallocFromPoolAsync(&p, 4096, pool, nullptr));
+            CUDA_OK(cudaFreeAsync(p, nullptr));
+        }));
+    CUDA_OK(cudaFree(d));
+}
+
 bool g_failed = false;  // the kernel being timed returned an error: reported, not timed
 
 void check(const qdq::Status &s) {
@@ -84,6 +115,7 @@ int main(int argc, char **argv) {
     std::printf("%-34s %6s %10s %10s %8s %10s %8s\n", "kernel", "log2n", "time_us", "GB/s", "vs_copy", "pipe_us",
                 "host_us");
 
+    driver_costs();
     for (int lg = 20; lg <= max_log2; lg += 2) {
         const int64_t n = int64_t{1} << lg;
         float *x = nullptr, *y = nullptr, *g = nullptr, *copy = nullptr;
@@ -93,7 +125,8 @@ int main(int argc, char **argv) {
         CUDA_OK(cudaMalloc(&copy, n * sizeof(float)));
         {
             std::vector<float> h(static_cast<size_t>(n));
-            for (int64_t i = 0; i < n; ++i) h[static_cast<size_t>(i)] = static_cast<float>((i * 7919) % 20011) / 5000.0f - 2.0f;
+            for (int64_t i = 0; i < n; ++i)
+                h[static_cast<size_t>(i)] = static_cast<float>((i * 7919) % 20011) / 5000.0f - 2.0f;
             CUDA_OK(cudaMemcpy(x, h.data(), n * sizeof(float), cudaMemcpyHostToDevice));
             CUDA_OK(cudaMemcpy(g, h.data(), n * sizeof(float), cudaMemcpyHostToDevice));
         }
@@ -124,23 +157,48 @@ int main(int argc, char **argv) {
             qdq::QuantizeOptions o;
             o.range_given = given;
             report(given ? "forward_given_per_tensor" : "forward_computed_per_tensor",
-                   measure([&] { check(qdq::quantize_and_dequantize_v2({x, flat}, {&lo, {}}, {&hi, {}}, {y, flat}, o, nullptr, dev)); }, reps),
+                   measure(
+                       [&] {
+                           check(qdq::quantize_and_dequantize_v2({x, flat}, {&lo, {}}, {&hi, {}}, {y, flat}, o, nullptr,
+                                                                 dev));
+                       },
+                       reps),
                    2);
             o.axis = -1;
             report(given ? "forward_given_last_axis_1024" : "forward_computed_last_axis_1024",
-                   measure([&] { check(qdq::quantize_and_dequantize_v2({x, rows}, {los.data(), {depth}}, {his.data(), {depth}}, {y, rows}, o, nullptr, dev)); }, reps),
+                   measure(
+                       [&] {
+                           check(qdq::quantize_and_dequantize_v2({x, rows}, {los.data(), {depth}},
+                                                                 {his.data(), {depth}}, {y, rows}, o, nullptr, dev));
+                       },
+                       reps),
                    2);
             o.axis = 0;
             const qdq::Shape first{depth, n / depth};
             report(given ? "forward_given_first_axis_1024" : "forward_computed_first_axis_1024",
-                   measure([&] { check(qdq::quantize_and_dequantize_v2({x, first}, {los.data(), {depth}}, {his.data(), {depth}}, {y, first}, o, nullptr, dev)); }, reps),
+                   measure(
+                       [&] {
+                           check(qdq::quantize_and_dequantize_v2({x, first}, {los.data(), {depth}},
+                                                                 {his.data(), {depth}}, {y, first}, o, nullptr, dev));
+                       },
+                       reps),
                    2);
         }
         report("gradient_per_tensor",
-               measure([&] { check(qdq::quantize_and_dequantize_v2_grad({g, flat}, {x, flat}, {&lo, {}}, {&hi, {}}, std::nullopt, {y, flat}, {}, {}, dev)); }, reps),
+               measure(
+                   [&] {
+                       check(qdq::quantize_and_dequantize_v2_grad({g, flat}, {x, flat}, {&lo, {}}, {&hi, {}},
+                                                                  std::nullopt, {y, flat}, {}, {}, dev));
+                   },
+                   reps),
                3);
         report("gradient_last_axis_1024",
-               measure([&] { check(qdq::quantize_and_dequantize_v2_grad({g, rows}, {x, rows}, {los.data(), {depth}}, {his.data(), {depth}}, -1, {y, rows}, {}, {}, dev)); }, reps),
+               measure(
+                   [&] {
+                       check(qdq::quantize_and_dequantize_v2_grad({g, rows}, {x, rows}, {los.data(), {depth}},
+                                                                  {his.data(), {depth}}, -1, {y, rows}, {}, {}, dev));
+                   },
+                   reps),
                3);
         cudaFree(x);
         cudaFree(y);
