@@ -292,12 +292,19 @@ inline void schedule_elementwise_gpu(Stage out, const TensorVars &v, Expr inner,
     // Rows of at least one block's tile: tile along x.
     // Rows that are a whole number of tiles (sizes 2^k and most real shapes) need no bounds
     // guard, which keeps the 16-byte loads and stores whole.
+    // A block does kTilesPerBlock tiles, each thread a vector of each (fewer, longer-lived blocks
+    // and several loads in flight per thread); a ragged group of tiles skips the missing ones.
+    constexpr int kTilesPerBlock = 4;
+    Var xs("xs");
     for (TailStrategy tail : {TailStrategy::RoundUp, TailStrategy::GuardWithIf}) {
         const int tile = kGpuThreads * vec;
         Stage rows = tail == TailStrategy::RoundUp ? out.specialize(inner % tile == 0) : out.specialize(inner >= tile);
-        rows.split(v.x, xo, xi, tile, tail).split(xi, xt, xv, vec);
+        rows.split(v.x, xo, xi, tile, tail)
+            .split(xo, xo, xs, kTilesPerBlock, TailStrategy::GuardWithIf)
+            .split(xi, xt, xv, vec)
+            .reorder(xv, xs, xt, xo);
         if (vec > 1) rows.vectorize(xv);
-        rows.fuse(xo, v.c, b).fuse(b, v.o, b2).gpu_blocks(b2).gpu_threads(xt);
+        rows.unroll(xs).fuse(xo, v.c, b).fuse(b, v.o, b2).gpu_blocks(b2).gpu_threads(xt);
     }
 
     // The last axis (inner == 1): channels are contiguous; 32 x vec channels by 8 threads a
