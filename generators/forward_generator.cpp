@@ -22,6 +22,9 @@ public:
     // first and middle axes). "columns": for shorter rows, across channels (the last axis, rows
     // shorter than min(8, a vector)) or a vector at a time along each row (longer rows).
     GeneratorParam<std::string> reduction{"reduction", "rows"};
+    // Devices, range given: the per-slice values come in as a table (computed on the host, see
+    // src/), so a call is one kernel launch; the range-given semantics (clamp) apply.
+    GeneratorParam<bool> ranges_input{"ranges_input", false};
 
     Input<int> num_bits{"num_bits"};
     Input<bool> signed_input{"signed_input"};
@@ -34,6 +37,7 @@ public:
     GeneratorOutput<Buffer<>> *output = nullptr;    // (x, c, o)
     // (c, k): k = 0 adjusted min, 1 adjusted max, 2 scale, 3 inverse scale.
     GeneratorOutput<Buffer<>> *slice_ranges = nullptr;
+    GeneratorInput<Buffer<>> *slice_table = nullptr;  // the same, ranges_input only
 
     static constexpr int kMinRowLength = 256;
     // Segments whose keys the CPU row reduction holds at once (range_keys_along_rows).
@@ -47,6 +51,11 @@ public:
 
     void configure() {
         input = add_input<Buffer<>>("input", value_type, 3);
+        if (ranges_input) {
+            slice_table = add_input<Buffer<>>("slice_table", value_type, 2);
+            output = add_output<Buffer<>>("output", value_type, 3);
+            return;
+        }
         if (range_given) {
             input_min = add_input<Buffer<>>("input_min", value_type, 1);
             input_max = add_input<Buffer<>>("input_max", value_type, 1);
@@ -60,6 +69,10 @@ public:
         Var k("k");
         Expr inner = input->dim(0).extent(), depth = input->dim(1).extent(), outer = input->dim(2).extent();
 
+        if (ranges_input) {
+            apply_table(inner, depth, outer);
+            return;
+        }
         // The range of each slice, before TF's adjustment.
         Func raw_range("raw_range");
         if (range_given) {
@@ -89,11 +102,50 @@ public:
         // them from there (no scratch allocation per call).
         (*slice_ranges)(v.c, k) = mux(k, {slice(v.c)[0], slice(v.c)[1], slice(v.c)[2], slice(v.c)[3]});
 
-        Func ranges = *slice_ranges;
+        define_output(*slice_ranges, range_given);
+        const bool flushes = simd_flushes_subnormals(get_target(), t);
+
+        // ---- schedule ----
+        require_dense(*input);
+        require_dense(*output);
+        require_same_shape(*output, *input);
+        (*slice_ranges).bound(k, 0, 4);
+        slice_ranges->dim(0).set_min(0).set_stride(1);
+        slice_ranges->dim(1).set_min(0).set_extent(4).set_stride(slice_ranges->dim(0).extent());
+        Stage even = Func(*output).specialize(round_mode == 0);  // one branch per call, not per element
+        if (get_target().has_gpu_feature()) {
+            Var ct("ct"), ci("ci");
+            // The four values of a slice in one thread (k inside c): with k outermost, each k was
+            // a kernel launch of its own, some 4 us of the calling thread's time apiece.
+            Func(*slice_ranges).reorder(k, v.c).unroll(k);
+            if (range_given) {
+                Func(*slice_ranges).gpu_tile(v.c, ct, ci, 64, TailStrategy::GuardWithIf);
+            } else {
+                Func(*slice_ranges).gpu_blocks(v.c);  // each block folds its channel's keys first
+            }
+            schedule_elementwise_gpu(even, v, inner, depth, t, get_target());
+            schedule_elementwise_gpu(Func(*output), v, inner, depth, t, get_target());
+        } else {
+            const int natural = get_target().natural_vector_size(t);
+            // The four values of a slice together (their divisions shared), slices a vector at a
+            // time: with thousands of short slices (per-axis, large depth) this stage would
+            // otherwise cost more than the elements. Scalar where SIMD flushes subnormals: the
+            // range arithmetic must be IEEE.
+            Func(*slice_ranges).reorder(k, v.c).unroll(k);
+            if (!flushes) Func(*slice_ranges).vectorize(v.c, natural, TailStrategy::GuardWithIf);
+            schedule_elementwise_cpu(even, v, inner, depth, outer, t, get_target(), 4);
+            schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, t, get_target(), 4);
+        }
+    }
+
+    // The output (x, c, o) from the per-slice values ranges(c, k); `clamp`: range given.
+    void define_output(Func ranges, bool clamp) {
+        const Type t = value_type;
+        Expr depth = input->dim(1).extent(), outer = input->dim(2).extent();
         const bool flushes = simd_flushes_subnormals(get_target(), t);
         // One element of slice c: clamp (range given), round(y * scale), times the inverse scale.
         auto quantize = [&](Expr x, Expr c) {
-            Expr y = range_given ? clamp_like_eigen(x, ranges(c, 0), ranges(c, 1), flushes) : x;
+            Expr y = clamp ? clamp_like_eigen(x, ranges(c, 0), ranges(c, 1), flushes) : x;
             Expr scaled = separately_rounded_product(y, ranges(c, 2), get_target());
             Expr half_up_input = scaled + cast(t, Expr(0.5));
             Expr rounded = native_rounding()
@@ -126,35 +178,22 @@ public:
             (*output)(v.x, r.x, r.y) = quantize((*output)(v.x, r.x, r.y), r.x);
             Func(*output).update(0).reorder(v.x, r.x, r.y);  // scalar on purpose: VFP is IEEE
         }
+    }
 
-        // ---- schedule ----
+    // ranges_input: the elements only, from the table (devices; see ranges_input).
+    void apply_table(Expr inner, Expr depth, Expr outer) {
+        const Type t = value_type;
+        define_output(*slice_table, true);
         require_dense(*input);
         require_dense(*output);
         require_same_shape(*output, *input);
-        (*slice_ranges).bound(k, 0, 4);
-        slice_ranges->dim(0).set_min(0).set_stride(1);
-        slice_ranges->dim(1).set_min(0).set_extent(4).set_stride(slice_ranges->dim(0).extent());
-        Stage even = Func(*output).specialize(round_mode == 0);  // one branch per call, not per element
+        slice_table->dim(0).set_min(0).set_stride(1);
+        slice_table->dim(1).set_min(0).set_extent(4).set_stride(slice_table->dim(0).extent());
+        Stage even = Func(*output).specialize(round_mode == 0);
         if (get_target().has_gpu_feature()) {
-            Var ct("ct"), ci("ci");
-            // The four values of a slice in one thread (k inside c): with k outermost, each k was
-            // a kernel launch of its own, some 4 us of the calling thread's time apiece.
-            Func(*slice_ranges).reorder(k, v.c).unroll(k);
-            if (range_given) {
-                Func(*slice_ranges).gpu_tile(v.c, ct, ci, 64, TailStrategy::GuardWithIf);
-            } else {
-                Func(*slice_ranges).gpu_blocks(v.c);  // each block folds its channel's keys first
-            }
             schedule_elementwise_gpu(even, v, inner, depth, t, get_target());
             schedule_elementwise_gpu(Func(*output), v, inner, depth, t, get_target());
         } else {
-            const int natural = get_target().natural_vector_size(t);
-            // The four values of a slice together (their divisions shared), slices a vector at a
-            // time: with thousands of short slices (per-axis, large depth) this stage would
-            // otherwise cost more than the elements. Scalar where SIMD flushes subnormals: the
-            // range arithmetic must be IEEE.
-            Func(*slice_ranges).reorder(k, v.c).unroll(k);
-            if (!flushes) Func(*slice_ranges).vectorize(v.c, natural, TailStrategy::GuardWithIf);
             schedule_elementwise_cpu(even, v, inner, depth, outer, t, get_target(), 4);
             schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, t, get_target(), 4);
         }

@@ -167,6 +167,10 @@ using ComputedKernel = int (*)(const void *user_context, int32_t num_bits, bool 
                                halide_buffer_t *slice_ranges);
 using GradientKernel = int (*)(const void *user_context, halide_buffer_t *gradients, halide_buffer_t *input,
                                halide_buffer_t *input_min, halide_buffer_t *input_max, halide_buffer_t *input_backprop);
+// Devices, range given: the elements from a table of per-slice values (slice_ranges' layout).
+using TableKernel = int (*)(const void *user_context, int32_t num_bits, bool signed_input, bool narrow_range,
+                            int32_t round_mode, halide_buffer_t *input, halide_buffer_t *slice_table,
+                            halide_buffer_t *output);
 
 struct KernelSet {
     GivenKernel given;
@@ -236,6 +240,21 @@ const KernelSet &kernels(DeviceKind kind) {
 #endif
     (void)kind;
     return host_kernels<T>(std::max(runtime::isa_cap(), runtime::best_isa_level()));
+}
+
+// The device's table kernel (range given), or null on the host.
+template <typename T>
+TableKernel table_kernel(DeviceKind kind) {
+    constexpr bool f32 = std::is_same_v<T, float>;
+#if QDQ_HAS_CUDA
+    if (kind == DeviceKind::kCuda) return f32 ? qdq_forward_table_f32_cuda : qdq_forward_table_f64_cuda;
+#endif
+#if QDQ_HAS_OPENCL
+    if (kind == DeviceKind::kOpenCL) return f32 ? qdq_forward_table_f32_opencl : qdq_forward_table_f64_opencl;
+#endif
+    (void)kind;
+    (void)f32;
+    return nullptr;
 }
 
 // The range-given forward kernel to run. On a CPU that executes 512-bit operations as two 256-bit
@@ -379,6 +398,7 @@ private:
 #if QDQ_HAS_CUDA
     Status wrap(halide_buffer_t *buf, uint64_t device) {
         buf->host = nullptr;
+        buf->flags = 0;  // neither dirty: the data is on the device (a host kernel may have set host_dirty)
         if (halide_cuda_wrap_device_ptr(&ctx, buf, device) != 0)
             return Status::Internal("CUDA: could not wrap a device pointer");
         wrapped_[num_wrapped_++] = buf;
@@ -562,19 +582,42 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     HalideBuffer3<T> in_buf(empty ? dummy : input.data, kview), out_buf(empty ? dummy : output.data, kview);
     HalideBuffer1<T> min_buf(input_min.data ? input_min.data : dummy, view.depth),
         max_buf(input_max.data ? input_max.data : dummy, view.depth);
+    const int round_mode = static_cast<int>(options.round_mode);
+
+    // Devices, range given: the slice values are computed here, by the host kernel on rows of no
+    // elements (as for an empty tensor), and go up as a table with the call's other tables. A call
+    // is then one kernel launch (each costs the calling thread some 4 us), and SliceRanges need
+    // no wait for the device.
+    const TableKernel table = options.range_given ? table_kernel<T>(where.kind) : nullptr;
+    if (table) {
+        const View3 no_elements{0, view.depth, 1};
+        HalideBuffer3<T> none_in(dummy, no_elements), none_out(dummy, no_elements);
+        runtime::CallContext host_ctx;
+        const int rc = kernels<T>(DeviceKind::kHost)
+                           .given(&host_ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode,
+                                  &none_in.buf, &min_buf.buf, &max_buf.buf, &none_out.buf, &slice_buf);
+        if (rc != 0) return Status::Internal("Halide kernel failed (" + std::to_string(rc) + "): " + host_ctx.error);
+    }
+
     DeviceCall call(where);
     QDQ_RETURN_IF_ERROR(call.tensor(&in_buf.buf, false));
     QDQ_RETURN_IF_ERROR(call.tensor(&out_buf.buf, true));
-    QDQ_RETURN_IF_ERROR(call.host_table(&slice_buf, true, ranges_used != nullptr));
-    if (options.range_given) {
-        QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
-        QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
+    if (table) {
+        QDQ_RETURN_IF_ERROR(call.host_table(&slice_buf, false));
+    } else {
+        QDQ_RETURN_IF_ERROR(call.host_table(&slice_buf, true, ranges_used != nullptr));
+        if (options.range_given) {
+            QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
+            QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
+        }
     }
     QDQ_RETURN_IF_ERROR(call.ready());
-    const int round_mode = static_cast<int>(options.round_mode);
     const KernelSet &set = kernels<T>(where.kind);
     int rc;
-    if (options.range_given) {
+    if (table) {
+        rc = table(&call.ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
+                   &slice_buf, &out_buf.buf);
+    } else if (options.range_given) {
         rc = given_kernel<T>(set, where.kind, kview)(&call.ctx, options.num_bits, options.signed_input,
                                                      options.narrow_range, round_mode, &in_buf.buf, &min_buf.buf,
                                                      &max_buf.buf, &out_buf.buf, &slice_buf);
