@@ -45,9 +45,10 @@ public:
     static constexpr int kGpuMinRowLength = kGpuThreads;
     // GPU range reduction (range_keys_along_rows_gpu): loads in flight per thread, the
     // largest segment a block reduces, and the number of blocks to aim for.
-    static constexpr int kGpuUnroll = 4;
+    static constexpr int kGpuUnroll = 8;
     static constexpr int kGpuMaxSegment = kGpuThreads * 64;
-    static constexpr int kGpuReduceBlocks = 2048;
+    static constexpr int kGpuReduceBlocks = 1024;
+    static constexpr int kGpuReduceThreads = 1 << 19;
 
     void configure() {
         input = add_input<Buffer<>>("input", value_type, 3);
@@ -441,9 +442,12 @@ private:
     // consecutive channels (each load coalesced on the last axis), kGpuUnroll rows in flight
     // per thread; then combine_partials_gpu folds each channel's blocks.
     Func range_keys_across_channels_gpu(Expr inner, Expr depth, Expr outer) {
-        // Enough blocks to fill the GPU, few enough partials to add little traffic; whole groups
-        // of kGpuUnroll rows (rows past the end re-read the last row: harmless for min/max).
-        Expr rows_per_block = min(max(32, (outer + 8191) / 8192), outer);
+        // About kGpuReduceThreads threads (two waves on an H100/H200), so that the partial keys,
+        // depth x blocks of rows, stay a small fraction of the traffic (the combining block
+        // reads them a column at a time); whole groups of kGpuUnroll rows (rows past the end
+        // re-read the last row: harmless for min/max).
+        Expr row_blocks = clamp(kGpuReduceThreads / max(depth, 1), 1, max(outer, 1));
+        Expr rows_per_block = (outer + row_blocks - 1) / row_blocks;
         rows_per_block = (rows_per_block + kGpuUnroll - 1) / kGpuUnroll * kGpuUnroll;
         Expr num_blocks = (outer + rows_per_block - 1) / rows_per_block;
         Var b("b"), co("co"), ci("ci"), s("s");
