@@ -127,8 +127,10 @@ struct Device {
     // calling thread, else device 0's primary context, the one the CUDA runtime API and
     // frameworks such as PyTorch use). Kernels run on `cuda_stream` (a CUstream; null: the
     // legacy default stream). As in TensorFlow (HostMemory), input_min/input_max, ranges_used
-    // and the min/max backprops stay in host memory; they are staged through the device, so a
-    // CUDA call returns once its work on the stream is complete.
+    // and the min/max backprops stay in host memory. A CUDA call is asynchronous, like a kernel
+    // launch: it returns once its work is queued on the stream (the host ranges already copied,
+    // so their memory may be reused at once), and the outputs are there when the stream has run
+    // it. With ranges_used and the range computed, the call waits for the stream.
     void *cuda_context = nullptr;
     void *cuda_stream = nullptr;
 
