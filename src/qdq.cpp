@@ -422,15 +422,17 @@ private:
     }
 
     struct Table {
-        halide_buffer_t *buf = nullptr;
-        uint8_t *host = nullptr;       // the caller's host memory
-        size_t bytes = 0, offset = 0;  // offset: in the call's block
-        bool is_output = false, copy_back = false;
+        halide_buffer_t *buf;
+        uint8_t *host;         // the caller's host memory
+        size_t bytes, offset;  // offset: in the call's block
+        bool is_output, copy_back;
     };
 
+    // The arrays are filled up to their counts and never read past them: left uninitialised, as
+    // host calls (most calls, and the small ones) construct this too.
     Device device_;
     static constexpr int kMaxBuffers = 8;  // a kernel has at most 5 buffers
-    halide_buffer_t *wrapped_[kMaxBuffers] = {}, *staged_[kMaxBuffers] = {}, *to_host_[kMaxBuffers] = {};
+    halide_buffer_t *wrapped_[kMaxBuffers], *staged_[kMaxBuffers], *to_host_[kMaxBuffers];
     int num_wrapped_ = 0, num_staged_ = 0, num_to_host_ = 0;
     Table tables_[kMaxBuffers];
     int num_tables_ = 0;

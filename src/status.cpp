@@ -20,17 +20,6 @@ std::string Status::ToString() const {
     return "UNKNOWN: " + message_;
 }
 
-Shape::Shape(std::initializer_list<int64_t> dims) : Shape(dims.begin(), static_cast<int>(dims.size())) {}
-
-Shape::Shape(const int64_t *dims, int rank) {
-    if (rank < 0 || rank > kMaxRank) {
-        valid_ = false;
-        return;
-    }
-    rank_ = rank;
-    for (int i = 0; i < rank; ++i) dims_[static_cast<size_t>(i)] = dims[i];
-}
-
 int64_t Shape::num_elements() const {
     int64_t n = 1;
     for (int i = 0; i < rank_; ++i) {

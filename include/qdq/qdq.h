@@ -6,7 +6,6 @@
 // where qdq is stricter than TensorFlow.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -49,13 +48,27 @@ public:
     static constexpr int kMaxRank = 32;
 
     Shape() = default;  // rank 0: a scalar
-    Shape(std::initializer_list<int64_t> dims);
-    Shape(const int64_t *dims, int rank);
+    Shape(std::initializer_list<int64_t> dims) : Shape(dims.begin(), static_cast<int>(dims.size())) {}
+    Shape(const int64_t *dims, int rank) {
+        if (rank < 0 || rank > kMaxRank) {
+            valid_ = false;
+            return;
+        }
+        set(dims, rank);
+    }
+    // Copies move the dimensions in use only: a view is built on every call, and copying or
+    // clearing all kMaxRank slots cost more than a small tensor's kernel.
+    Shape(const Shape &other) : valid_(other.valid_) { set(other.dims_, other.rank_); }
+    Shape &operator=(const Shape &other) {
+        valid_ = other.valid_;
+        set(other.dims_, other.rank_);
+        return *this;
+    }
 
     int rank() const { return rank_; }
-    int64_t dim(int i) const { return dims_[static_cast<size_t>(i)]; }
+    int64_t dim(int i) const { return dims_[i]; }
     int64_t operator[](int i) const { return dim(i); }
-    const int64_t *data() const { return dims_.data(); }
+    const int64_t *data() const { return dims_; }
     // Product of the dimensions (1 for a scalar). Negative dimensions make the shape invalid;
     // the kernels reject such shapes before reading this.
     int64_t num_elements() const;
@@ -66,7 +79,12 @@ public:
     friend bool operator!=(const Shape &a, const Shape &b) { return !(a == b); }
 
 private:
-    std::array<int64_t, kMaxRank> dims_{};
+    void set(const int64_t *dims, int rank) {
+        rank_ = rank;
+        for (int i = 0; i < rank; ++i) dims_[i] = dims[i];
+    }
+
+    int64_t dims_[kMaxRank];  // the first rank_ are set
     int rank_ = 0;
     bool valid_ = true;
 };
