@@ -256,9 +256,11 @@ int cuda_table_alloc(CallContext *call, size_t bytes, uint64_t *device) {
             if (!pools.pool[dev]) {
                 PoolProps props;
                 props.location_id = dev;
-                if (CUresult rc = d.cuMemPoolCreate(&pools.pool[dev], &props); rc != 0) return rc;
+                void *created = nullptr;
+                if (CUresult rc = d.cuMemPoolCreate(&created, &props); rc != 0) return rc;
                 uint64_t keep = kPoolKeepBytes;
-                d.cuMemPoolSetAttribute(pools.pool[dev], 4 /* CU_MEMPOOL_ATTR_RELEASE_THRESHOLD */, &keep);
+                d.cuMemPoolSetAttribute(created, 4 /* CU_MEMPOOL_ATTR_RELEASE_THRESHOLD */, &keep);
+                pools.pool[dev] = created;
             }
             pool = pools.pool[dev];
         }
