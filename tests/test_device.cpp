@@ -8,9 +8,10 @@
 // not be contracted into an FMA.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,24 +37,26 @@ struct DeviceShape {
 
 std::vector<DeviceShape> device_shapes(bool large) {
     std::vector<DeviceShape> v = {
-        {{4096}, std::nullopt},          // whole 1024-element tiles
-        {{3000}, std::nullopt},          // a ragged last tile
-        {{1}, std::nullopt},             {{7, 33}, std::nullopt},
-        {{5, 2048}, 0},                  // rows of whole tiles, per-axis
-        {{3, 1500}, -2},                 // ragged rows
-        {{300, 3}, 1},                   // the last axis, few channels
-        {{40, 200}, -1},                 // the last axis, many channels
-        {{6, 17, 9}, 1},                 // short rows
-        {{4, 64, 300}, 1},               // rows >= 256: the GPU "rows" reduction
-        {{1 << 22}, std::nullopt},       // segments of several unrolled loads per thread
-        {{65536, 3}, -1},                // > 1024 partials per channel for the combining block
-        {{2, 3, 4, 5}, 2},               {{0, 5}, 1},
+        {{4096}, std::nullopt},  // whole 1024-element tiles
+        {{3000}, std::nullopt},  // a ragged last tile
+        {{1}, std::nullopt},
+        {{7, 33}, std::nullopt},
+        {{5, 2048}, 0},             // rows of whole tiles, per-axis
+        {{3, 1500}, -2},            // ragged rows
+        {{300, 3}, 1},              // the last axis, few channels
+        {{40, 200}, -1},            // the last axis, many channels
+        {{6, 17, 9}, 1},            // short rows
+        {{4, 64, 300}, 1},          // rows >= 256: the GPU "rows" reduction
+        {{1 << 22}, std::nullopt},  // segments of several unrolled loads per thread
+        {{65536, 3}, -1},           // > 1024 partials per channel for the combining block
+        {{2, 3, 4, 5}, 2},
+        {{0, 5}, 1},
         {{5, 0}, std::nullopt},
     };
     if (large) {
         v.push_back({{1 << 20}, std::nullopt});  // many segments per row
         v.push_back({{3, 100003}, 0});
-        v.push_back({{9000, 64}, 1});            // many row blocks per channel
+        v.push_back({{9000, 64}, 1});  // many row blocks per channel
     }
     return v;
 }
@@ -86,8 +89,7 @@ public:
 #if QDQ_TEST_CUDA
         if (on_cuda_ && !host_.empty()) {
             REQUIRE(cudaMalloc(&device_, host_.size() * sizeof(T)) == cudaSuccess);
-            REQUIRE(cudaMemcpy(device_, host_.data(), host_.size() * sizeof(T), cudaMemcpyHostToDevice) ==
-                    cudaSuccess);
+            REQUIRE(cudaMemcpy(device_, host_.data(), host_.size() * sizeof(T), cudaMemcpyHostToDevice) == cudaSuccess);
         }
 #endif
     }
@@ -99,15 +101,16 @@ public:
     Memory(const Memory &) = delete;
     Memory &operator=(const Memory &) = delete;
 
-    T *data() { return on_cuda_ ? static_cast<T *>(device_) : host_.data(); }
+    T *data() {
+        return on_cuda_ ? static_cast<T *>(device_) : host_.data();
+    }
     // After the call's work: qdq runs on the caller's stream without waiting for it, as a
     // framework's kernels do, so the copy back waits for the device first.
     const std::vector<T> &read() {
 #if QDQ_TEST_CUDA
         if (on_cuda_ && !host_.empty()) {
             REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
-            REQUIRE(cudaMemcpy(host_.data(), device_, host_.size() * sizeof(T), cudaMemcpyDeviceToHost) ==
-                    cudaSuccess);
+            REQUIRE(cudaMemcpy(host_.data(), device_, host_.size() * sizeof(T), cudaMemcpyDeviceToHost) == cudaSuccess);
         }
 #endif
         return host_;
@@ -132,11 +135,11 @@ std::string forward_on(const ForwardCase<T> &c, const qdq::Device &device, bool 
     for (auto &v : rb) v.assign(depth, sentinel<T>());
     const qdq::Shape ds{static_cast<int64_t>(depth)};
     qdq::SliceRanges<T> ranges{{rb[0].data(), ds}, {rb[1].data(), ds}, {rb[2].data(), ds}, {rb[3].data(), ds}};
-    const qdq::Status s = qdq::quantize_and_dequantize_v2(
-        qdq::ConstTensorView<T>{in.data(), make_shape(c.shape)},
-        qdq::ConstTensorView<T>{c.mn.data(), make_shape(c.mn_shape)},
-        qdq::ConstTensorView<T>{c.mx.data(), make_shape(c.mx_shape)}, qdq::TensorView<T>{out_ptr, make_shape(c.shape)},
-        c.options, with_ranges ? &ranges : nullptr, device);
+    const qdq::Status s = qdq::quantize_and_dequantize_v2(qdq::ConstTensorView<T>{in.data(), make_shape(c.shape)},
+                                                          qdq::ConstTensorView<T>{c.mn.data(), make_shape(c.mn_shape)},
+                                                          qdq::ConstTensorView<T>{c.mx.data(), make_shape(c.mx_shape)},
+                                                          qdq::TensorView<T>{out_ptr, make_shape(c.shape)}, c.options,
+                                                          with_ranges ? &ranges : nullptr, device);
     const std::string where = describe_forward(c) + (in_place ? " in-place: " : ": ");
     if (!s.ok()) return where + s.ToString();
     const std::vector<T> &got = in_place ? in.read() : out.read();
@@ -171,7 +174,8 @@ std::string grad_on(const GradCase<T> &c, const qdq::Device &device) {
     if (!s.ok()) return where + s.ToString();
     const std::vector<T> &got = out.read();
     for (size_t k = 0; k < got.size(); ++k) {
-        if (!same_bits(got[k], ref[k])) return where + "[" + std::to_string(k) + "] got " + fmt(got[k]) + " want " + fmt(ref[k]);
+        if (!same_bits(got[k], ref[k]))
+            return where + "[" + std::to_string(k) + "] got " + fmt(got[k]) + " want " + fmt(ref[k]);
     }
     return {};
 }
@@ -190,8 +194,10 @@ template <typename T>
 bool touches_subnormals(const ForwardCase<T> &c) {
     const qdq_ref::ForwardResult<T> ref = qdq_ref::quantize_and_dequantize(c.x, c.shape, c.options, c.mn, c.mx);
     auto sub = [](T v) { return v != 0 && std::fpclassify(v) == FP_SUBNORMAL; };
-    for (T v : ref.output) if (sub(v)) return true;
-    for (const auto &r : ref.ranges) if (sub(r.min) || sub(r.max) || sub(r.scale) || sub(r.inv)) return true;
+    for (T v : ref.output)
+        if (sub(v)) return true;
+    for (const auto &r : ref.ranges)
+        if (sub(r.min) || sub(r.max) || sub(r.scale) || sub(r.inv)) return true;
     return false;
 }
 
@@ -285,5 +291,37 @@ TEST_CASE("CUDA: the bit-exact suite on device memory") {
         t.join();
     }
     MESSAGE("CUDA: " << cases << " cases");
+}
+
+TEST_CASE("CUDA: a call is queued on the stream; the host ranges may be reused once it returns") {
+    std::string why;
+    if (!qdq::device_available(qdq::DeviceKind::kCuda, &why)) {
+        MESSAGE("CUDA tests skipped: " << why);
+        return;
+    }
+    REQUIRE(cudaFree(nullptr) == cudaSuccess);
+    cudaStream_t stream = nullptr;
+    REQUIRE(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) == cudaSuccess);
+    Rng rng(8101);
+    for (std::optional<int> axis : {std::optional<int>(), std::optional<int>(1)}) {
+        qdq::QuantizeOptions o;
+        o.range_given = true;
+        o.axis = axis;
+        ForwardCase<float> c = make_forward_case<float>(rng, {64, 4096}, o, ValueStyle{});
+        const qdq_ref::ForwardResult<float> ref = qdq_ref::quantize_and_dequantize(c.x, c.shape, o, c.mn, c.mx);
+        Memory<float> in(c.x, true), out(std::vector<float>(c.x.size(), sentinel<float>()), true);
+        std::vector<float> mn = c.mn, mx = c.mx;
+        const qdq::Status s = qdq::quantize_and_dequantize_v2(
+            {in.data(), make_shape(c.shape)}, {mn.data(), make_shape(c.mn_shape)}, {mx.data(), make_shape(c.mx_shape)},
+            {out.data(), make_shape(c.shape)}, o, nullptr, qdq::Device::Cuda(nullptr, stream));
+        REQUIRE(s.ok());
+        std::fill(mn.begin(), mn.end(), NAN);  // the call has returned: its ranges are no longer read
+        std::fill(mx.begin(), mx.end(), NAN);
+        const std::vector<float> &got = out.read();
+        size_t wrong = 0;
+        for (size_t k = 0; k < got.size(); ++k) wrong += !same_bits(got[k], ref.output[k]);
+        CHECK_MESSAGE(wrong == 0, "axis " << (axis ? *axis : -1) << ": " << wrong << " elements differ");
+    }
+    cudaStreamDestroy(stream);
 }
 #endif
