@@ -252,8 +252,13 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
         auto channel_blocks = [&](Stage s) {
             s.split(v.c, cb, v.c, kLastAxisBlockBytes / t.bytes(), TailStrategy::GuardWithIf)
                 .split(v.c, cv, cl, w, TailStrategy::GuardWithIf)
-                .vectorize(cl)
-                .reorder(cl, cv, v.x, v.o, cb);
+                .vectorize(cl);
+            if (row_parameters >= 4) {
+                // Two rows per parameter vector: the forward loads 4 per vector of elements.
+                s.split(v.o, v.o, oi, 2, TailStrategy::GuardWithIf).reorder(cl, oi, cv, v.x, v.o, cb).unroll(oi);
+            } else {
+                s.reorder(cl, cv, v.x, v.o, cb);
+            }
         };
         for (bool short_rows : {true, false}) {
             Expr shape =
