@@ -71,7 +71,10 @@ public:
         Expr inner = input->dim(0).extent(), depth = input->dim(1).extent(), outer = input->dim(2).extent();
 
         if (ranges_input) {
-            apply_table(inner, depth, outer);
+            // The elements only, from the table (devices; see ranges_input).
+            define_output(*slice_table, true);
+            require_slice_layout(slice_table);
+            schedule_output(inner, depth, outer);
             return;
         }
         // The range of each slice, before TF's adjustment.
@@ -107,13 +110,8 @@ public:
         const bool flushes = simd_flushes_subnormals(get_target(), t);
 
         // ---- schedule ----
-        require_dense(*input);
-        require_dense(*output);
-        require_same_shape(*output, *input);
         (*slice_ranges).bound(k, 0, 4);
-        slice_ranges->dim(0).set_min(0).set_stride(1);
-        slice_ranges->dim(1).set_min(0).set_extent(4).set_stride(slice_ranges->dim(0).extent());
-        Stage even = Func(*output).specialize(round_mode == 0);  // one branch per call, not per element
+        require_slice_layout(slice_ranges);
         if (get_target().has_gpu_feature()) {
             Var ct("ct"), ci("ci");
             // The four values of a slice in one thread (k inside c): with k outermost, each k was
@@ -124,8 +122,6 @@ public:
             } else {
                 Func(*slice_ranges).gpu_blocks(v.c);  // each block folds its channel's keys first
             }
-            schedule_elementwise_gpu(even, v, inner, depth, t, get_target());
-            schedule_elementwise_gpu(Func(*output), v, inner, depth, t, get_target());
         } else {
             const int natural = get_target().natural_vector_size(t);
             // The four values of a slice together (their divisions shared), slices a vector at a
@@ -134,9 +130,8 @@ public:
             // range arithmetic must be IEEE.
             Func(*slice_ranges).reorder(k, v.c).unroll(k);
             if (!flushes) Func(*slice_ranges).vectorize(v.c, natural, TailStrategy::GuardWithIf);
-            schedule_elementwise_cpu(even, v, inner, depth, outer, t, get_target(), 4);
-            schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, t, get_target(), 4);
         }
+        schedule_output(inner, depth, outer);
     }
 
     // The output (x, c, o) from the per-slice values ranges(c, k); `clamp`: range given.
@@ -181,15 +176,13 @@ public:
         }
     }
 
-    // ranges_input: the elements only, from the table (devices; see ranges_input).
-    void apply_table(Expr inner, Expr depth, Expr outer) {
+    // The output's schedule, whichever way its per-slice values come: dense tensors of one shape,
+    // one branch per call for the rounding mode (not per element), the element-wise schedules.
+    void schedule_output(Expr inner, Expr depth, Expr outer) {
         const Type t = value_type;
-        define_output(*slice_table, true);
         require_dense(*input);
         require_dense(*output);
         require_same_shape(*output, *input);
-        slice_table->dim(0).set_min(0).set_stride(1);
-        slice_table->dim(1).set_min(0).set_extent(4).set_stride(slice_table->dim(0).extent());
         Stage even = Func(*output).specialize(round_mode == 0);
         if (get_target().has_gpu_feature()) {
             schedule_elementwise_gpu(even, v, inner, depth, t, get_target());
@@ -198,6 +191,13 @@ public:
             schedule_elementwise_cpu(even, v, inner, depth, outer, t, get_target(), 4);
             schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, t, get_target(), 4);
         }
+    }
+
+    // The (c, k) layout of the per-slice values, output or table: channels dense, k = 0..3.
+    template <typename SliceBuffer>
+    static void require_slice_layout(SliceBuffer *b) {
+        b->dim(0).set_min(0).set_stride(1);
+        b->dim(1).set_min(0).set_extent(4).set_stride(b->dim(0).extent());
     }
 
 private:
@@ -310,8 +310,9 @@ private:
     // segment's elements u, u + kGpuThreads, ... (each load coalesced across the warp), kGpuUnroll
     // loads in flight: one load at a time per thread left the memory system idle (the reduction
     // ran at a fifth of the copy bandwidth). Indices past the segment's end read its last element
-    // again (harmless for min/max), so there is no guard. Segments: 1024 to kGpuMaxSegment
-    // elements, sized for about kGpuReduceBlocks blocks so that small tensors fill the GPU too.
+    // again (harmless for min/max), so there is no guard. Segments: kGpuThreads x kGpuUnroll to
+    // kGpuMaxSegment elements (a shorter row is one segment), sized for about kGpuReduceBlocks
+    // blocks so that small tensors fill the GPU too.
     Func range_keys_along_rows_gpu(Expr inner, Expr depth, Expr outer) {
         const int lanes = kGpuThreads;
         Expr total = cast<int64_t>(inner) * depth * outer;

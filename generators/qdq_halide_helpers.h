@@ -282,8 +282,9 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
         .parallel(ot);
 }
 
-// GPU schedule of an element-wise output over the (x, c, o) view. Each thread moves 16 bytes
-// (a float4 / double2 load and store). Blocks are numbered in one fused grid dimension, so no
+// GPU schedule of an element-wise output over the (x, c, o) view. A CUDA float32 thread moves a
+// vector of 4 elements (the PTX has four 32-bit loads and stores, not a 16-byte one: Halide cannot
+// assume a caller's device pointer 16-byte aligned). Blocks are numbered in one fused grid dimension, so no
 // extent meets the 65535 limit of the others. GuardWithIf: nothing is computed twice, so the
 // output may alias the input.
 inline void schedule_elementwise_gpu(Stage out, const TensorVars &v, Expr inner, Expr depth, Type t,
@@ -296,7 +297,7 @@ inline void schedule_elementwise_gpu(Stage out, const TensorVars &v, Expr inner,
 
     // Rows of at least one block's tile: tile along x.
     // Rows that are a whole number of tiles (sizes 2^k and most real shapes) need no bounds
-    // guard, which keeps the 16-byte loads and stores whole.
+    // guard on each element.
     // A block does kTilesPerBlock tiles, each thread a vector of each (fewer, longer-lived blocks
     // and several loads in flight per thread); a ragged group of tiles skips the missing ones.
     constexpr int kTilesPerBlock = 4;
