@@ -62,14 +62,24 @@ Status check_view(const TensorView<T> &t, const char *name, int64_t *count) {
     return Status::Ok();
 }
 
-// A block of the runtime's scratch cache for the duration of a call (null for 0 bytes or
-// when out of memory).
-struct ScratchBlock {
-    void *data = nullptr;
-    explicit ScratchBlock(size_t bytes) : data(bytes ? runtime::scratch_malloc(bytes) : nullptr) {}
-    ~ScratchBlock() { runtime::scratch_free(data); }
-    ScratchBlock(const ScratchBlock &) = delete;
-    ScratchBlock &operator=(const ScratchBlock &) = delete;
+// Memory for the duration of a call: on the stack up to StackBytes, else a block of the
+// runtime's scratch cache (warm pages, no allocation per call). 64-byte aligned either way;
+// data() is null only when the cache is out of memory.
+template <size_t StackBytes>
+class CallScratch {
+public:
+    explicit CallScratch(size_t bytes)
+        : heap_(bytes > StackBytes ? runtime::scratch_malloc(bytes) : nullptr),
+          data_(bytes > StackBytes ? heap_ : stack_) {}
+    ~CallScratch() { runtime::scratch_free(heap_); }
+    CallScratch(const CallScratch &) = delete;
+    CallScratch &operator=(const CallScratch &) = delete;
+    void *data() const { return data_; }
+
+private:
+    alignas(64) unsigned char stack_[StackBytes];
+    void *heap_;
+    void *data_;
 };
 
 // The kernels' view of a tensor: Halide dims (x = inner, c = depth, o = outer).
@@ -342,27 +352,24 @@ public:
 #if QDQ_HAS_CUDA
         if (device_.kind != DeviceKind::kCuda || num_tables_ == 0) return Status::Ok();
         auto align = [](size_t bytes) { return (bytes + 255) & ~size_t(255); };
-        size_t end = 0;
+        size_t end = 0, inputs_end = 0;
         for (bool outputs : {false, true}) {
             for (int i = 0; i < num_tables_; ++i) {
                 if (tables_[i].is_output != outputs) continue;
                 tables_[i].offset = end;
                 end += align(tables_[i].bytes);
             }
-            if (!outputs) inputs_end_ = end;
+            if (!outputs) inputs_end = end;
         }
         if (runtime::cuda_table_alloc(&ctx, end, &block_) != 0) return error(-1);
-        if (inputs_end_ > 0) {
-            alignas(64) uint8_t stack[1024];
-            ScratchBlock heap(inputs_end_ > sizeof(stack) ? inputs_end_ : 0);
-            if (inputs_end_ > sizeof(stack) && heap.data == nullptr) {
-                return Status::Internal("OOM when staging " + std::to_string(inputs_end_) + " bytes of ranges");
-            }
-            uint8_t *image = heap.data ? static_cast<uint8_t *>(heap.data) : stack;
+        if (inputs_end > 0) {
+            CallScratch<1024> image_memory(inputs_end);
+            auto *image = static_cast<uint8_t *>(image_memory.data());
+            if (!image) return Status::Internal("OOM when staging " + std::to_string(inputs_end) + " bytes of ranges");
             for (int i = 0; i < num_tables_; ++i) {
                 if (!tables_[i].is_output) std::memcpy(image + tables_[i].offset, tables_[i].host, tables_[i].bytes);
             }
-            if (runtime::cuda_copy_to_device(&ctx, block_, image, inputs_end_) != 0) return error(-1);
+            if (runtime::cuda_copy_to_device(&ctx, block_, image, inputs_end) != 0) return error(-1);
         }
         for (int i = 0; i < num_tables_; ++i) QDQ_RETURN_IF_ERROR(wrap(tables_[i].buf, block_ + tables_[i].offset));
 #endif
@@ -437,7 +444,6 @@ private:
     Table tables_[kMaxBuffers];
     int num_tables_ = 0;
     uint64_t block_ = 0;  // CUDA: the call's block of the pool
-    size_t inputs_end_ = 0;
 };
 
 // The range-computed "rows" kernels reduce along rows of at least this many elements in
@@ -554,19 +560,16 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     const Device where = empty ? Device::Host() : device;
     T dummy[1] = {T(0)};  // a null host pointer would make Halide run a bounds query
 
-    // Per-slice results: (c, k), k = min, max, scale, inverse scale. Small tensors of
-    // slices stay on the stack, others take a block of the runtime's scratch cache (warm pages,
-    // no allocation per call). The kernels read this buffer back as whole vectors and Halide
-    // treats it as its own allocation, aligned to a vector: ARMv7's aligned NEON loads fault
-    // otherwise, so it is 64-byte aligned on the stack and in the cache.
-    constexpr int64_t kStackSlices = 64;
-    alignas(64) T stack_slices[4 * kStackSlices];
-    ScratchBlock heap_slices(view.depth > kStackSlices ? static_cast<size_t>(4 * view.depth) * sizeof(T) : 0);
-    if (view.depth > kStackSlices && heap_slices.data == nullptr) {
+    // Per-slice results: (c, k), k = min, max, scale, inverse scale; up to 64 slices on the stack.
+    // The kernels read this buffer back as whole vectors and Halide treats it as its own
+    // allocation, aligned to a vector: ARMv7's aligned NEON loads fault otherwise (CallScratch
+    // aligns to 64 bytes).
+    CallScratch<4 * 64 * sizeof(T)> slice_memory(static_cast<size_t>(4 * view.depth) * sizeof(T));
+    T *slices = static_cast<T *>(slice_memory.data());
+    if (!slices) {
         return Status::Internal("OOM when allocating the per-slice ranges of " + std::to_string(view.depth) +
                                 " slices");
     }
-    T *slices = view.depth > kStackSlices ? static_cast<T *>(heap_slices.data) : stack_slices;
     halide_dimension_t slice_dims[2] = {halide_dimension_t(0, static_cast<int32_t>(view.depth), 1),
                                         halide_dimension_t(0, 4, static_cast<int32_t>(view.depth))};
     halide_buffer_t slice_buf{};
@@ -594,11 +597,11 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     if (table) {
         const View3 no_elements{0, view.depth, 1};
         HalideBuffer3<T> none_in(dummy, no_elements), none_out(dummy, no_elements);
-        runtime::CallContext host_ctx;
+        DeviceCall host(Device::Host());
         const int rc = kernels<T>(DeviceKind::kHost)
-                           .given(&host_ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode,
+                           .given(&host.ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode,
                                   &none_in.buf, &min_buf.buf, &max_buf.buf, &none_out.buf, &slice_buf);
-        if (rc != 0) return Status::Internal("Halide kernel failed (" + std::to_string(rc) + "): " + host_ctx.error);
+        QDQ_RETURN_IF_ERROR(host.finish(rc));
     }
 
     DeviceCall call(where);
