@@ -141,7 +141,7 @@ public:
         const bool flushes = simd_flushes_subnormals(get_target(), t);
         // One element of slice c: clamp (range given), round(y * scale), times the inverse scale.
         auto quantize = [&](Expr x, Expr c) {
-            Expr y = clamp ? clamp_like_eigen(x, ranges(c, 0), ranges(c, 1), flushes) : x;
+            Expr y = clamp ? clamp_like_eigen(x, ranges(c, 0), ranges(c, 1), get_target(), flushes) : x;
             Expr scaled = separately_rounded_product(y, ranges(c, 2), get_target());
             Expr half_up_input = scaled + cast(t, Expr(0.5));
             Expr rounded = native_rounding()

@@ -53,8 +53,8 @@ constexpr int kLastAxisBlockBytes = 4096;  // per row: 1024 float32 channels, 51
 // Threads per GPU block.
 constexpr int kGpuThreads = 256;
 
-// select(cond, a, b) for floats, done on the bit patterns: Halide's simplifier turns
-// select(a < b, a, b) into min(a, b), which lowers to vminps and loses NaN and the sign of zero.
+// select(cond, a, b) for floats, done on the bit patterns: an integer select, which no pass
+// can turn into a float min/max with another target's NaN or signed-zero rules.
 inline Expr select_bits(Expr cond, Expr a, Expr b) {
     const Type it = Int(a.type().bits());
     return reinterpret(a.type(), select(cond, reinterpret(it, a), reinterpret(it, b)));
@@ -107,7 +107,15 @@ inline Expr less_than(Expr a, Expr b, bool on_bits) {
 // TF's clamp, in Eigen's operand order: cwiseMin(hi) then cwiseMax(lo), i.e.
 // t = hi < v ? hi : v; y = t < lo ? lo : t. A NaN element stays NaN (TF propagates it; spec
 // 6.12) and -0 stays -0 against a +0 bound. on_bits: compare on bit patterns (less_than).
-inline Expr clamp_like_eigen(Expr v, Expr lo, Expr hi, bool on_bits = false) {
+// On CPUs the selects are float selects: LLVM lowers them to x86's vminps(hi, v) and
+// vmaxps(lo, t), whose NaN and signed-zero rules are exactly these selects' (one instruction each
+// instead of a compare and a blend; under strict_float the comparison is an intrinsic that
+// Halide's simplifier does not rewrite into its own min/max). GPU code keeps integer selects.
+inline Expr clamp_like_eigen(Expr v, Expr lo, Expr hi, const Target &target, bool on_bits) {
+    if (!on_bits && !target.has_gpu_feature()) {
+        Expr t = select(hi < v, hi, v);
+        return select(t < lo, lo, t);
+    }
     Expr t = select_bits(less_than(hi, v, on_bits), hi, v);
     return select_bits(less_than(t, lo, on_bits), lo, t);
 }
@@ -169,6 +177,20 @@ inline Expr key_of_constant(Type float_type, double value) {
     return Expr(b ^ ((b >> 63) & INT64_C(0x7fffffffffffffff)));
 }
 
+// Vectorises `lanes` (a loop of w elements, from a split) as w / natural vectors of one register
+// each, unrolled. Returns the loops it leaves innermost, for the caller's reorder: {lanes}, or
+// {lanes, the unrolled registers}. At the register width LLVM turns TF's clamp, a float select of a
+// comparison, into one vminps/vmaxps; on a vector of two registers it stayed a compare and a blend.
+inline std::vector<VarOrRVar> vectorize_in_registers(Stage s, Var lanes, int w, int natural, const std::string &name) {
+    if (w <= natural) {
+        s.vectorize(lanes);
+        return {lanes};
+    }
+    Var registers(name);
+    s.split(lanes, registers, lanes, natural).vectorize(lanes).unroll(registers);
+    return {lanes, registers};
+}
+
 // CPU schedule of an element-wise output of type t over the (x, c, o) view, which reads
 // row_parameters per-channel values for each row.
 inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner, Expr depth, Expr outer, Type t,
@@ -177,17 +199,18 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
     const int vec = natural * 2;                        // two registers per iteration hide load latency
     Expr total = cast<int64_t>(inner) * depth * outer;
     Expr big = total >= kParallelThreshold;
-    Var xo("xo"), xi("xi"), xc("xc"), task("task"), co("co");
+    Var xo("xo"), xi("xi"), xc("xc"), task("task"), co("co"), xl("xl");
 
     // Rows of at least kTaskElements (per-tensor, first axes): parallel over chunks of
     // kTaskElements, so each core streams contiguous memory. GuardWithIf everywhere: no element
     // is computed twice, so the output may alias the input.
-    out.specialize(inner >= kTaskElements && big)
-        .split(v.x, xo, xi, kTaskElements, TailStrategy::GuardWithIf)
+    Stage long_rows = out.specialize(inner >= kTaskElements && big);
+    long_rows.split(v.x, xo, xi, kTaskElements, TailStrategy::GuardWithIf)
         .fuse(xo, v.c, xc)
         .fuse(xc, v.o, task)
         .parallel(task)
-        .vectorize(xi, vec, TailStrategy::GuardWithIf);
+        .split(xi, xi, xl, vec, TailStrategy::GuardWithIf);
+    vectorize_in_registers(long_rows, xl, vec, natural, "xu");
     // Rows of 2 or 4 elements (middle axes with many channels): x and c fused into one
     // contiguous dimension and vectorised across rows; a vector's per-channel parameters come
     // from a dense load of its channels, repeated s-fold by a permute.
@@ -229,8 +252,10 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
         out.specialize(inner == half).vectorize(v.x).vectorize(v.c, 2, TailStrategy::GuardWithIf);
     }
     for (int w : widths) {
-        in_row_tasks(out.specialize(inner >= w && big)).vectorize(v.x, w, TailStrategy::GuardWithIf);
-        out.specialize(inner >= w).vectorize(v.x, w, TailStrategy::GuardWithIf);
+        for (Stage s : {in_row_tasks(out.specialize(inner >= w && big)), out.specialize(inner >= w)}) {
+            s.split(v.x, v.x, xl, w, TailStrategy::GuardWithIf);
+            vectorize_in_registers(s, xl, w, natural, "xu");
+        }
     }
 
     // The last axis (inner == 1): channels are contiguous, vectorise along c, and keep the
@@ -242,22 +267,29 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
     // moved depth 1024 at 2^22 as two blocks of strided 2 KiB pieces: 1.3-1.5x slower.)
     Expr rows_per_task = max(1, kTaskElements / max(depth, 1));
     Var cv("cv"), cl("cl"), cb("cb"), ot2("ot2"), oi("oi");
+    // Loops from innermost: those of a vector of channels, then `outer_loops`.
+    auto reorder_after_vector = [](Stage s, std::vector<VarOrRVar> loops,
+                                   std::initializer_list<VarOrRVar> outer_loops) {
+        loops.insert(loops.end(), outer_loops);
+        s.reorder(loops);
+    };
     for (int w : widths) {
         auto rows_in_vector = [&](Stage s) {
-            s.split(v.c, cv, cl, w, TailStrategy::GuardWithIf)
-                .vectorize(cl)
-                .split(v.o, ot2, oi, kLastAxisRows, TailStrategy::GuardWithIf)
-                .reorder(cl, oi, cv, v.x, ot2);
+            s.split(v.c, cv, cl, w, TailStrategy::GuardWithIf);
+            std::vector<VarOrRVar> vector = vectorize_in_registers(s, cl, w, natural, "cu");
+            s.split(v.o, ot2, oi, kLastAxisRows, TailStrategy::GuardWithIf);
+            reorder_after_vector(s, vector, {oi, cv, v.x, ot2});
         };
         auto channel_blocks = [&](Stage s) {
             s.split(v.c, cb, v.c, kLastAxisBlockBytes / t.bytes(), TailStrategy::GuardWithIf)
-                .split(v.c, cv, cl, w, TailStrategy::GuardWithIf)
-                .vectorize(cl);
+                .split(v.c, cv, cl, w, TailStrategy::GuardWithIf);
+            std::vector<VarOrRVar> vector = vectorize_in_registers(s, cl, w, natural, "cu");
             if (row_parameters >= 4) {
                 // Two rows per parameter vector: the forward loads 4 per vector of elements.
-                s.split(v.o, v.o, oi, 2, TailStrategy::GuardWithIf).reorder(cl, oi, cv, v.x, v.o, cb).unroll(oi);
+                s.split(v.o, v.o, oi, 2, TailStrategy::GuardWithIf).unroll(oi);
+                reorder_after_vector(s, vector, {oi, cv, v.x, v.o, cb});
             } else {
-                s.reorder(cl, cv, v.x, v.o, cb);
+                reorder_after_vector(s, vector, {cv, v.x, v.o, cb});
             }
         };
         for (bool short_rows : {true, false}) {

@@ -103,8 +103,9 @@ def inner_loops(arch, asm_text):
 
 
 # The element-wise steady state: the loop over one task's contiguous chunk of a long row
-# (per-tensor and first axes), Halide's "output.s0.x.xi.xi" (forward) or "input_backprop..." (gradient).
-MAIN_LOOP = re.compile(r"for_(?:output|input_backprop)\.s0\.x\.xi\.xi$")
+# (per-tensor and first axes), Halide's "output.s0.x.xi.xi" (forward) or "input_backprop..." (gradient),
+# or LLVM's copy of it where it unswitched a per-slice condition out of the loop (".us" suffix).
+MAIN_LOOP = re.compile(r"for_(?:output|input_backprop)\.s0\.x\.xi\.xi(?:\.us\d*)?$")
 
 
 def arithmetic_count(body):
