@@ -49,6 +49,9 @@ constexpr int kTaskElements = 1 << 15;
 constexpr int kLastAxisShortRow = 256;
 constexpr int kLastAxisRows = 8;
 constexpr int kLastAxisBlockBytes = 4096;  // per row: 1024 float32 channels, 512 float64
+// From this many elements (beyond the last-level cache here), the forward's long last-axis rows
+// share a vector of per-channel values four rows at a time instead of two.
+constexpr int kLastAxisFourRowsElements = 1 << 21;
 
 // Threads per GPU block.
 constexpr int kGpuThreads = 256;
@@ -264,7 +267,10 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
     // tile. Long rows: blocks of kLastAxisBlockBytes of channels, each over all the rows of a
     // task, so the block's parameters (4x its bytes) stay in L1 while the rows stream past; rows
     // of up to one block run in memory order. (Blocks of 512 float32 channels, the first try,
-    // moved depth 1024 at 2^22 as two blocks of strided 2 KiB pieces: 1.3-1.5x slower.)
+    // moved depth 1024 at 2^22 as two blocks of strided 2 KiB pieces: 1.3-1.5x slower.) The
+    // forward loads 4 values per vector of elements, so 2 rows share them, 4 from
+    // kLastAxisFourRowsElements on (2^22 float32, all cores, depth 1024 and 4096: 15-19% faster;
+    // 4 rows were slower at 2^20 and in cache, 8 slower than 4 at 2^22).
     Expr rows_per_task = max(1, kTaskElements / max(depth, 1));
     Var cv("cv"), cl("cl"), cb("cb"), ot2("ot2"), oi("oi");
     // Loops from innermost: those of a vector of channels, then `outer_loops`.
@@ -280,13 +286,12 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
             s.split(v.o, ot2, oi, kLastAxisRows, TailStrategy::GuardWithIf);
             reorder_after_vector(s, vector, {oi, cv, v.x, ot2});
         };
-        auto channel_blocks = [&](Stage s) {
+        auto channel_blocks = [&](Stage s, int rows_per_parameters) {
             s.split(v.c, cb, v.c, kLastAxisBlockBytes / t.bytes(), TailStrategy::GuardWithIf)
                 .split(v.c, cv, cl, w, TailStrategy::GuardWithIf);
             std::vector<VarOrRVar> vector = vectorize_in_registers(s, cl, w, natural, "cu");
-            if (row_parameters >= 4) {
-                // Two rows per parameter vector: the forward loads 4 per vector of elements.
-                s.split(v.o, v.o, oi, 2, TailStrategy::GuardWithIf).unroll(oi);
+            if (rows_per_parameters > 1) {
+                s.split(v.o, v.o, oi, rows_per_parameters, TailStrategy::GuardWithIf).unroll(oi);
                 reorder_after_vector(s, vector, {oi, cv, v.x, v.o, cb});
             } else {
                 reorder_after_vector(s, vector, {cv, v.x, v.o, cb});
@@ -297,11 +302,15 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
                 inner == 1 && depth >= w && (short_rows ? depth <= kLastAxisShortRow : depth > kLastAxisShortRow);
             Stage parallel_rows = out.specialize(shape && big);
             parallel_rows.split(v.o, co, v.o, rows_per_task, TailStrategy::GuardWithIf).parallel(co);
+            if (!short_rows && row_parameters >= 4) {
+                Stage from_memory = parallel_rows.specialize(total >= kLastAxisFourRowsElements);
+                channel_blocks(from_memory, 4);
+            }
             for (Stage s : {parallel_rows, out.specialize(shape)}) {
                 if (short_rows) {
                     rows_in_vector(s);
                 } else {
-                    channel_blocks(s);
+                    channel_blocks(s, row_parameters >= 4 ? 2 : 1);
                 }
             }
         }

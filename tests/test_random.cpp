@@ -219,6 +219,26 @@ TEST_CASE("random forward: large tensors around the parallel threshold, several 
     });
 }
 
+TEST_CASE("random forward: the last axis of tensors from 2^21 elements (four rows a parameter vector)") {
+    // From kLastAxisFourRowsElements elements, the last axis with long rows runs four rows per
+    // vector of per-channel values: ragged row counts (not a multiple of four) and channel tails.
+    for_each_isa([](qdq::Isa isa) {
+        Rng rng(isa_seed(isa, 2121));
+        FailureLog log;
+        for (const std::vector<int64_t> &shape :
+             {std::vector<int64_t>{2037, 1030}, std::vector<int64_t>{3497, 600}, std::vector<int64_t>{2, 515, 2049}}) {
+            qdq::set_num_threads(rng.pick(std::vector<int>{0, 1, 3}));
+            qdq::QuantizeOptions o = random_options(rng);
+            o.axis = -1;
+            log.add(run_forward(make_forward_case<float>(rng, shape, o, ValueStyle{}), random_run(rng)));
+            o.range_given = !o.range_given;
+            log.add(run_forward(make_forward_case<double>(rng, shape, o, special_heavy_style()), random_run(rng)));
+        }
+        qdq::set_num_threads(0);
+        report(log, "the last axis from 2^21 elements");
+    });
+}
+
 TEST_CASE("random forward: exact ties at (k+0.5)/scale, both rounding modes") {
     for_each_isa([](qdq::Isa isa) {
         Rng rng(isa_seed(isa, 505));
