@@ -186,6 +186,10 @@ struct KernelSet {
     GivenKernel given;
     ComputedKernel rows, columns;
     GradientKernel gradient;
+    // CPU variants: the same given and gradient kernels without Halide's run-time checks of their
+    // arguments, for small calls (see unchecked()); null on devices.
+    GivenKernel given_unchecked = nullptr;
+    GradientKernel gradient_unchecked = nullptr;
 };
 
 #define QDQ_KERNEL_SET(T, isa)                                                                        \
@@ -193,8 +197,13 @@ struct KernelSet {
         qdq_forward_given_##T##_##isa, qdq_forward_rows_##T##_##isa, qdq_forward_columns_##T##_##isa, \
             qdq_gradient_##T##_##isa                                                                  \
     }
-#define QDQ_F32_SET(isa, level) QDQ_KERNEL_SET(f32, isa),
-#define QDQ_F64_SET(isa, level) QDQ_KERNEL_SET(f64, isa),
+#define QDQ_CPU_KERNEL_SET(T, isa)                                                                                \
+    {                                                                                                             \
+        qdq_forward_given_##T##_##isa, qdq_forward_rows_##T##_##isa, qdq_forward_columns_##T##_##isa,             \
+            qdq_gradient_##T##_##isa, qdq_forward_given_unchecked_##T##_##isa, qdq_gradient_unchecked_##T##_##isa \
+    }
+#define QDQ_F32_SET(isa, level) QDQ_CPU_KERNEL_SET(f32, isa),
+#define QDQ_F64_SET(isa, level) QDQ_CPU_KERNEL_SET(f64, isa),
 #define QDQ_ISA_LEVEL(isa, level) level,
 constexpr KernelSet kF32Kernels[] = {QDQ_FOR_EACH_ISA(QDQ_F32_SET)};
 constexpr KernelSet kF64Kernels[] = {QDQ_FOR_EACH_ISA(QDQ_F64_SET)};
@@ -267,20 +276,34 @@ TableKernel table_kernel(DeviceKind kind) {
     return nullptr;
 }
 
+// Below this many elements the CPU kernels run on the calling thread (kParallelThreshold in
+// generators/qdq_halide_helpers.h).
+constexpr int64_t kParallelThreshold = int64_t{1} << 17;
+
+// Whether a call runs the kernels built without Halide's run-time checks (no_asserts): host calls
+// below the parallel threshold. Those checks verify the buffers' types, shapes and strides, which
+// src/ builds itself from views it has validated, and the results of allocations and parallel
+// loops, of which the range-given forward and the gradient have none on one thread. Below the
+// threshold they cost as much as the elements (some 75 ns of a 170 ns kernel at 1024 elements).
+bool unchecked(DeviceKind kind, const View3 &view) {
+    return kind == DeviceKind::kHost && view.inner * view.depth * view.outer < kParallelThreshold;
+}
+
 // The range-given forward kernel to run. On a CPU that executes 512-bit operations as two 256-bit
 // halves (AMD Zen 4), the AVX2 build of the float32 one is 1.1-1.3x faster than the AVX-512
 // build in cache (Halide 21 also splits a 512-bit round into two 256-bit ones plus an extract
 // and an insert), and no slower from memory, for rows of 16 elements and more. Shorter rows
 // (the last axis among them) keep AVX-512: its schedules there measured as fast or faster.
-// Only without a set_max_isa cap, so that every variant stays testable.
+// Only without a set_max_isa cap, so that every variant stays testable. Small calls take that
+// variant's unchecked build.
 template <typename T>
 GivenKernel given_kernel(const KernelSet &set, DeviceKind kind, const View3 &view) {
     constexpr int kAvx2 = static_cast<int>(Isa::kAvx2);
-    if (std::is_same_v<T, float> && kind == DeviceKind::kHost && runtime::isa_cap() == 0 &&
-        runtime::splits_512_bit_vectors() && view.inner >= 16) {
-        return host_kernels<T>(kAvx2).given;
-    }
-    return set.given;
+    const KernelSet &chosen = std::is_same_v<T, float> && kind == DeviceKind::kHost && runtime::isa_cap() == 0 &&
+                                      runtime::splits_512_bit_vectors() && view.inner >= 16
+                                  ? host_kernels<T>(kAvx2)
+                                  : set;
+    return unchecked(kind, view) ? chosen.given_unchecked : chosen.given;
 }
 
 Status check_device(const Device &device) {
@@ -721,8 +744,9 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
         QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
         QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
         QDQ_RETURN_IF_ERROR(call.ready());
-        const int rc = kernels<T>(device.kind)
-                           .gradient(&call.ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
+        const KernelSet &set = kernels<T>(device.kind);
+        const GradientKernel kernel = unchecked(device.kind, view) ? set.gradient_unchecked : set.gradient;
+        const int rc = kernel(&call.ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
         QDQ_RETURN_IF_ERROR(call.finish(rc));
     }
     // No learned-range gradient in TF: both are zeros shaped like input_min.
