@@ -39,10 +39,10 @@ public:
     GeneratorOutput<Buffer<>> *slice_ranges = nullptr;
     GeneratorInput<Buffer<>> *slice_table = nullptr;  // the same, ranges_input only
 
-    static constexpr int kMinRowLength = 256;
+    static constexpr int kMinRowLength = qdq_contract::kMinRowLength;
+    static constexpr int kGpuMinRowLength = qdq_contract::kGpuMinRowLength;
     // Segments whose keys the CPU row reduction holds at once (range_keys_along_rows).
     static constexpr int kItemsPerBatch = 4096;
-    static constexpr int kGpuMinRowLength = kGpuThreads;
     // GPU range reduction (range_keys_along_rows_gpu): loads in flight per thread, the
     // largest segment a block reduces, and the number of blocks to aim for.
     static constexpr int kGpuUnroll = 8;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "Halide.h"
+#include "qdq_kernel_contract.h"
 
 #include <cstdint>
 #include <cstring>
@@ -11,6 +12,8 @@
 namespace qdq_gen {
 
 using namespace Halide;
+using qdq_contract::kGpuThreads;
+using qdq_contract::kParallelThreshold;
 
 // Every kernel sees its tensor as the row-major view [outer, depth, inner] of TF's
 // flat_inner_outer_dims (spec 4.1); Halide orders dimensions innermost first, so the
@@ -28,10 +31,6 @@ void require_dense(B &buf) {
     buf.dim(1).set_stride(buf.dim(0).extent());
     buf.dim(2).set_stride(buf.dim(0).extent() * buf.dim(1).extent());
 }
-
-// Below this many elements one thread does everything: a parallel region costs a few
-// microseconds, which is more than the whole call at these sizes.
-constexpr int kParallelThreshold = 1 << 17;
 
 // Declares `buf` the same shape as `ref` (the library passes tensors of one shape), so the
 // schedules' conditions on ref's extents (inner == 1, ...) also simplify buf's strides; without it
@@ -52,9 +51,6 @@ constexpr int kLastAxisBlockBytes = 4096;  // per row: 1024 float32 channels, 51
 // From this many elements (beyond the last-level cache here), the forward's long last-axis rows
 // share a vector of per-channel values four rows at a time instead of two.
 constexpr int kLastAxisFourRowsElements = 1 << 21;
-
-// Threads per GPU block.
-constexpr int kGpuThreads = 256;
 
 // select(cond, a, b) for floats, done on the bit patterns: an integer select, which no pass
 // can turn into a float min/max with another target's NaN or signed-zero rules.

@@ -4,6 +4,7 @@
 #include "qdq/qdq.h"
 #include "qdq_runtime_hooks.h"
 
+#include "qdq_kernel_contract.h"
 #include "qdq_kernels.h"  // generated: every kernel variant
 
 #include <HalideRuntime.h>
@@ -276,17 +277,13 @@ TableKernel table_kernel(DeviceKind kind) {
     return nullptr;
 }
 
-// Below this many elements the CPU kernels run on the calling thread (kParallelThreshold in
-// generators/qdq_halide_helpers.h).
-constexpr int64_t kParallelThreshold = int64_t{1} << 17;
-
 // Whether a call runs the kernels built without Halide's run-time checks (no_asserts): host calls
 // below the parallel threshold. Those checks verify the buffers' types, shapes and strides, which
 // src/ builds itself from views it has validated, and the results of allocations and parallel
 // loops, of which the range-given forward and the gradient have none on one thread. Below the
 // threshold they cost as much as the elements (some 75 ns of a 170 ns kernel at 1024 elements).
 bool unchecked(DeviceKind kind, const View3 &view) {
-    return kind == DeviceKind::kHost && view.inner * view.depth * view.outer < kParallelThreshold;
+    return kind == DeviceKind::kHost && view.inner * view.depth * view.outer < qdq_contract::kParallelThreshold;
 }
 
 // The range-given forward kernel to run. On a CPU that executes 512-bit operations as two 256-bit
@@ -469,12 +466,6 @@ private:
     uint64_t block_ = 0;  // CUDA: the call's block of the pool
 };
 
-// The range-computed "rows" kernels reduce along rows of at least this many elements in
-// segments; shorter rows go to the "columns" kernels. Must match kMinRowLength / kGpuMinRowLength in
-// forward_generator.cpp.
-constexpr int64_t kMinRowLength = 256;
-constexpr int64_t kGpuMinRowLength = 256;
-
 template <typename T>
 Status check_slice_view(const TensorView<T> &t, const char *name, int64_t depth) {
     if (t.data == nullptr && depth > 0) return Status::Ok();  // not wanted
@@ -650,7 +641,8 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
                                                      options.narrow_range, round_mode, &in_buf.buf, &min_buf.buf,
                                                      &max_buf.buf, &out_buf.buf, &slice_buf);
     } else {
-        const int64_t min_row = where.kind == DeviceKind::kHost ? kMinRowLength : kGpuMinRowLength;
+        const int64_t min_row =
+            where.kind == DeviceKind::kHost ? qdq_contract::kMinRowLength : qdq_contract::kGpuMinRowLength;
         auto kernel = kview.inner >= min_row ? set.rows : set.columns;
         rc = kernel(&call.ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
                     &out_buf.buf, &slice_buf);
