@@ -287,19 +287,19 @@ bool unchecked(DeviceKind kind, const View3 &view) {
 }
 
 // The range-given forward kernel to run. On a CPU that executes 512-bit operations as two 256-bit
-// halves (AMD Zen 4), the AVX2 build of the float32 one is 1.1-1.3x faster than the AVX-512
-// build in cache (Halide 21 also splits a 512-bit round into two 256-bit ones plus an extract
-// and an insert), and no slower from memory, for rows of 16 elements and more. Shorter rows
+// halves (AMD Zen 4), the AVX2 build is faster than the AVX-512 build in cache (Halide 21 also
+// splits a 512-bit round into two 256-bit ones plus an extract and an insert; float32 1.1-1.3x,
+// float64 1.03-1.15x), and no slower from memory, for rows of 16 elements and more. Shorter rows
 // (the last axis among them) keep AVX-512: its schedules there measured as fast or faster.
 // Only without a set_max_isa cap, so that every variant stays testable. Small calls take that
 // variant's unchecked build.
 template <typename T>
 GivenKernel given_kernel(const KernelSet &set, DeviceKind kind, const View3 &view) {
     constexpr int kAvx2 = static_cast<int>(Isa::kAvx2);
-    const KernelSet &chosen = std::is_same_v<T, float> && kind == DeviceKind::kHost && runtime::isa_cap() == 0 &&
-                                      runtime::splits_512_bit_vectors() && view.inner >= 16
-                                  ? host_kernels<T>(kAvx2)
-                                  : set;
+    const KernelSet &chosen =
+        kind == DeviceKind::kHost && runtime::isa_cap() == 0 && runtime::splits_512_bit_vectors() && view.inner >= 16
+            ? host_kernels<T>(kAvx2)
+            : set;
     return unchecked(kind, view) ? chosen.given_unchecked : chosen.given;
 }
 
