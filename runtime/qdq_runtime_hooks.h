@@ -27,7 +27,10 @@ int isa_cap();
 // The best level this CPU supports (1..4 on x86, 5 on ARM; 0 elsewhere).
 int best_isa_level();
 
+// The most threads a kernel call may run on at once (qdq::set_num_threads; 0: one per core).
 void set_num_threads(int n);
+// The most tasks of parallel loops seen running at once since the last reset (for tests).
+int task_concurrency_peak(bool reset);
 
 // Whether this CPU executes 512-bit vector operations as two 256-bit halves (AMD Zen 4), where
 // some AVX2 kernels beat their AVX-512 builds (src/ picks per kernel).

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "qdq/qdq.h"
+#include "qdq_runtime_hooks.h"
 #include "random_cases.h"
 #include "reference.h"
 #include "test_util.h"
@@ -217,6 +219,47 @@ TEST_CASE("random forward: large tensors around the parallel threshold, several 
         qdq::set_num_threads(0);
         report(log, "the large-tensor sweep");
     });
+}
+
+TEST_CASE("set_num_threads caps the threads of a call, also after calls that used more") {
+    // Halide's pool keeps the workers it has spawned, and its own thread count only limits how
+    // many it spawns: qdq caps each parallel loop itself. 2^20 elements are 32 parallel tasks.
+    GlobalControlsGuard guard;
+    const int64_t n = int64_t{1} << 20;
+    Rng rng(77);
+    std::vector<float> x(static_cast<size_t>(n)), y(x.size()), g(x.size()), dx(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+        x[i] = static_cast<float>(rng.uniform(-2.0, 2.0));
+        g[i] = static_cast<float>(rng.uniform(-1.0, 1.0));
+    }
+    const float lo = -1.0f, hi = 1.5f;
+    auto run_all = [&](std::vector<float> *results) {
+        qdq::QuantizeOptions given;
+        given.range_given = true;
+        qdq::QuantizeOptions computed;
+        REQUIRE(qdq::quantize_and_dequantize_v2({x.data(), {n}}, {&lo, {}}, {&hi, {}}, {y.data(), {n}}, given).ok());
+        results->insert(results->end(), y.begin(), y.end());
+        REQUIRE(qdq::quantize_and_dequantize_v2({x.data(), {n}}, {}, {}, {y.data(), {n}}, computed).ok());
+        results->insert(results->end(), y.begin(), y.end());
+        REQUIRE(qdq::quantize_and_dequantize_v2_grad({g.data(), {n}}, {x.data(), {n}}, {&lo, {}}, {&hi, {}},
+                                                     std::nullopt, {dx.data(), {n}})
+                    .ok());
+        results->insert(results->end(), dx.begin(), dx.end());
+    };
+    qdq::set_num_threads(0);
+    std::vector<float> all_cores;
+    run_all(&all_cores);  // the pool now has a worker per core
+    for (int cap : {1, 2, 3}) {
+        CAPTURE(cap);
+        qdq::set_num_threads(cap);
+        qdq::runtime::task_concurrency_peak(true);
+        std::vector<float> capped;
+        run_all(&capped);
+        const int peak = qdq::runtime::task_concurrency_peak(false);
+        CHECK(peak >= 1);
+        CHECK(peak <= cap);
+        CHECK(std::memcmp(capped.data(), all_cores.data(), capped.size() * sizeof(float)) == 0);
+    }
 }
 
 TEST_CASE("random forward: the last axis of tensors from 2^21 elements (four rows a parameter vector)") {

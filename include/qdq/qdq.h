@@ -206,7 +206,8 @@ Status quantize_and_dequantize_v2_grad(const ConstTensorView<double> &gradients,
 // ---------------------------------------------------------------------------------------------
 // Runtime controls.
 
-// Number of worker threads the kernels may use (0 = one per core, the default).
+// The most threads one call's kernels may run on at once (0 = one per core, the default), the
+// calling thread included; 1 runs them on the calling thread. Takes effect at the next call.
 void set_num_threads(int n);
 
 // Host scratch memory (per-slice ranges, the range reduction's partial results) is kept
