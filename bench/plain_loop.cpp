@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace qdq_bench::plain {
 namespace {
@@ -82,11 +83,109 @@ void gradient(const T *g, const T *x, T *dx, int64_t n, T min_range, T max_range
     });
 }
 
+template <typename T>
+void forward_per_axis(const T *x, T *out, int64_t outer, int64_t depth, int64_t inner, const T *mins, const T *maxs,
+                      ThreadPool *pool) {
+    const size_t bytes = static_cast<size_t>(outer * depth * inner) * sizeof(T);
+    const bool split_rows = worth_splitting(bytes, pool);
+    std::vector<QuantParams<T>> params(static_cast<size_t>(depth));
+    if (mins) {
+        for (int64_t c = 0; c < depth; ++c) params[c] = compute_quantization_range(mins[c], maxs[c]);
+    } else {
+        // Each channel's min and max, NaN skipped, on the calling thread.
+        std::vector<T> lo(static_cast<size_t>(depth), std::numeric_limits<T>::infinity());
+        std::vector<T> hi(static_cast<size_t>(depth), -std::numeric_limits<T>::infinity());
+        for (int64_t o = 0; o < outer; ++o) {
+            for (int64_t c = 0; c < depth; ++c) {
+                const T *row = x + (o * depth + c) * inner;
+                T l = lo[c], h = hi[c];
+                for (int64_t i = 0; i < inner; ++i) {
+                    l = row[i] < l ? row[i] : l;
+                    h = row[i] > h ? row[i] : h;
+                }
+                lo[c] = l;
+                hi[c] = h;
+            }
+        }
+        for (int64_t c = 0; c < depth; ++c) params[c] = compute_quantization_range(lo[c], hi[c]);
+    }
+    const QuantParams<T> *p = params.data();
+    const bool clamp = mins != nullptr;
+    auto element = [clamp](T y, const QuantParams<T> &q) {
+        if (clamp) {
+            y = q.max_range < y ? q.max_range : y;
+            y = y < q.min_range ? q.min_range : y;
+        }
+        return std::rint(y * q.scale) * q.inverse_scale;
+    };
+    // Outer rows split over the pool (all of them on one thread when not worth it).
+    auto rows = [=](int64_t ob, int64_t oe) {
+        for (int64_t o = ob; o < oe; ++o) {
+            if (inner == 1) {
+                for (int64_t c = 0; c < depth; ++c) out[o * depth + c] = element(x[o * depth + c], p[c]);
+            } else {
+                for (int64_t c = 0; c < depth; ++c) {
+                    const T *row = x + (o * depth + c) * inner;
+                    T *dst = out + (o * depth + c) * inner;
+                    const QuantParams<T> q = p[c];
+                    for (int64_t i = 0; i < inner; ++i) dst[i] = element(row[i], q);
+                }
+            }
+        }
+    };
+    if (split_rows && outer >= pool->size()) {
+        pool->run([rows, outer](int i, int parts) {
+            auto local = rows;  // on the worker's stack (see gradient)
+            local(outer * i / parts, outer * (i + 1) / parts);
+        });
+    } else {
+        rows(0, outer);
+    }
+}
+
+template <typename T>
+void gradient_per_axis(const T *g, const T *x, T *dx, int64_t outer, int64_t depth, int64_t inner, const T *mins,
+                       const T *maxs, ThreadPool *pool) {
+    const size_t bytes = static_cast<size_t>(outer * depth * inner) * sizeof(T);
+    auto rows = [=](int64_t ob, int64_t oe) {
+        for (int64_t o = ob; o < oe; ++o) {
+            if (inner == 1) {
+                for (int64_t c = 0; c < depth; ++c) {
+                    const int64_t k = o * depth + c;
+                    dx[k] = g[k] * ((x[k] >= mins[c] && x[k] <= maxs[c]) ? T(1) : T(0));
+                }
+            } else {
+                for (int64_t c = 0; c < depth; ++c) {
+                    const int64_t k0 = (o * depth + c) * inner;
+                    const T lo = mins[c], hi = maxs[c];
+                    for (int64_t i = k0; i < k0 + inner; ++i) dx[i] = g[i] * ((x[i] >= lo && x[i] <= hi) ? T(1) : T(0));
+                }
+            }
+        }
+    };
+    if (worth_splitting(bytes, pool) && outer >= pool->size()) {
+        pool->run([rows, outer](int i, int parts) {
+            auto local = rows;  // on the worker's stack (see gradient)
+            local(outer * i / parts, outer * (i + 1) / parts);
+        });
+    } else {
+        rows(0, outer);
+    }
+}
+
 template void forward_given<float>(const float *, float *, int64_t, float, float, ThreadPool *);
 template void forward_given<double>(const double *, double *, int64_t, double, double, ThreadPool *);
 template void forward_computed<float>(const float *, float *, int64_t, ThreadPool *);
 template void forward_computed<double>(const double *, double *, int64_t, ThreadPool *);
 template void gradient<float>(const float *, const float *, float *, int64_t, float, float, ThreadPool *);
 template void gradient<double>(const double *, const double *, double *, int64_t, double, double, ThreadPool *);
+template void forward_per_axis<float>(const float *, float *, int64_t, int64_t, int64_t, const float *, const float *,
+                                      ThreadPool *);
+template void forward_per_axis<double>(const double *, double *, int64_t, int64_t, int64_t, const double *,
+                                       const double *, ThreadPool *);
+template void gradient_per_axis<float>(const float *, const float *, float *, int64_t, int64_t, int64_t, const float *,
+                                       const float *, ThreadPool *);
+template void gradient_per_axis<double>(const double *, const double *, double *, int64_t, int64_t, int64_t,
+                                        const double *, const double *, ThreadPool *);
 
 }  // namespace qdq_bench::plain

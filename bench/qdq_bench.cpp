@@ -384,8 +384,7 @@ public:
     bool ReportContext(const Context &context) override {
         std::printf("qdq_bench: %d cores, qdq %s, best qdq ISA %s (capped at %s), streaming copy %s; %s\n", g_cores,
                     qdq::version(), qdq::isa_name(qdq::best_supported_isa()), qdq::isa_name(qdq::max_isa()),
-                    copy_stream_isa(),
-                    context.executable_name ? context.executable_name : "");
+                    copy_stream_isa(), context.executable_name ? context.executable_name : "");
         std::printf("%-9s %-44s %12s %9s %9s  %s\n", "case", "kernel", "median", "GB/s", "ratio", "vs");
         std::fflush(stdout);
         return true;
@@ -727,6 +726,61 @@ void register_group(Context &ctx, const std::string &dtype, int log2n, int threa
         c->fn = [=] { plain::gradient(g, x, y, n, *lo, *hi, pool); };
         c->setup = bit_exact("plain_grad", ref_grad, c->fn);
         add_case(std::move(c), opt);
+
+        // Per-axis: the same loops per channel, at every axis and depth qdq runs.
+        for (const char *axis : {"first", "middle", "last"}) {
+            for (int64_t d : axis_here ? opt.depths : std::vector<int64_t>{}) {
+                std::vector<int64_t> dims;
+                int ax = 0;
+                if (!axis_shape(axis, n, d, &dims, &ax)) continue;
+                int64_t outer, depth, inner;
+                collapse(dims, ax, &outer, &depth, &inner);
+                const qdq::Shape shape(dims.data(), static_cast<int>(dims.size()));
+                auto mins = std::make_shared<std::vector<T>>(static_cast<size_t>(d));
+                auto maxs = std::make_shared<std::vector<T>>(static_cast<size_t>(d));
+                for (int64_t k = 0; k < d; ++k) {
+                    (*mins)[static_cast<size_t>(k)] = static_cast<T>(given_min(k));
+                    (*maxs)[static_cast<size_t>(k)] = static_cast<T>(given_max(k));
+                }
+                const qdq::Shape range_shape{d};
+                for (int kind = 0; kind < 3; ++kind) {
+                    const char *kernel = kind == 0   ? "plain_fwd_given"
+                                         : kind == 1 ? "plain_fwd_computed"
+                                                     : "plain_grad";
+                    auto p = base(kernel, kind == 2 ? 3 : 2, {kind == 2 ? "stream3" : "memcpy"}, "copy");
+                    p->axis = axis;
+                    p->depth = d;
+                    p->shape = shape_string(dims);
+                    std::function<qdq::Status()> ref;
+                    if (kind < 2) {
+                        const T *range_min = kind == 0 ? mins->data() : nullptr;
+                        p->fn = [=] {
+                            plain::forward_per_axis(x, y, outer, depth, inner, range_min, maxs->data(), pool);
+                        };
+                        qdq::QuantizeOptions o;
+                        o.range_given = kind == 0;
+                        o.axis = ax;
+                        ref = [=] {
+                            return qdq::quantize_and_dequantize_v2(
+                                qdq::ConstTensorView<T>{x, shape}, qdq::ConstTensorView<T>{mins->data(), range_shape},
+                                qdq::ConstTensorView<T>{maxs->data(), range_shape}, qdq::TensorView<T>{z, shape}, o);
+                        };
+                    } else {
+                        p->fn = [=] {
+                            plain::gradient_per_axis(g, x, y, outer, depth, inner, mins->data(), maxs->data(), pool);
+                        };
+                        ref = [=] {
+                            return qdq::quantize_and_dequantize_v2_grad(
+                                qdq::ConstTensorView<T>{g, shape}, qdq::ConstTensorView<T>{x, shape},
+                                qdq::ConstTensorView<T>{mins->data(), range_shape},
+                                qdq::ConstTensorView<T>{maxs->data(), range_shape}, ax, qdq::TensorView<T>{z, shape});
+                        };
+                    }
+                    p->setup = bit_exact(kernel, ref, p->fn);
+                    add_case(std::move(p), opt);
+                }
+            }
+        }
     }
 
 #if QDQ_BENCH_HAVE_EIGEN

@@ -259,6 +259,7 @@ const KernelSet &kernels(DeviceKind kind) {
     }
 #endif
     (void)kind;
+    (void)f32;  // builds without device kernels
     return host_kernels<T>(std::max(runtime::isa_cap(), runtime::best_isa_level()));
 }
 
