@@ -501,6 +501,55 @@ void collapse(const std::vector<int64_t> &dims, int axis, int64_t *outer, int64_
     for (size_t i = static_cast<size_t>(axis) + 1; i < dims.size(); ++i) *inner *= dims[i];
 }
 
+// One per-axis case: the shape, its axis, its [outer, depth, inner] view and per-channel given
+// ranges (different per channel), shared by the cases' closures.
+template <typename T>
+struct PerAxisCase {
+    std::vector<int64_t> dims;
+    int axis = 0;
+    int64_t outer = 1, depth = 1, inner = 1;
+    std::shared_ptr<std::vector<T>> mins, maxs;
+};
+
+template <typename T>
+bool make_per_axis_case(const char *axis, int64_t n, int64_t d, PerAxisCase<T> *p) {
+    if (!axis_shape(axis, n, d, &p->dims, &p->axis)) return false;
+    collapse(p->dims, p->axis, &p->outer, &p->depth, &p->inner);
+    p->mins = std::make_shared<std::vector<T>>(static_cast<size_t>(d));
+    p->maxs = std::make_shared<std::vector<T>>(static_cast<size_t>(d));
+    for (int64_t k = 0; k < d; ++k) {
+        (*p->mins)[static_cast<size_t>(k)] = static_cast<T>(given_min(k));
+        (*p->maxs)[static_cast<size_t>(k)] = static_cast<T>(given_max(k));
+    }
+    return true;
+}
+
+// qdq on a per-axis case, writing `out`: kind 0 the forward with the given ranges, 1 the forward
+// with computed ranges, 2 the gradient (gradients g).
+template <typename T>
+std::function<qdq::Status()> qdq_per_axis_call(const PerAxisCase<T> &p, int kind, const T *x, const T *g, T *out) {
+    const qdq::Shape shape(p.dims.data(), static_cast<int>(p.dims.size()));
+    const qdq::Shape range_shape{p.depth};
+    const auto mins = p.mins, maxs = p.maxs;
+    const int ax = p.axis;
+    if (kind < 2) {
+        qdq::QuantizeOptions o;
+        o.range_given = kind == 0;
+        o.axis = ax;
+        return [=] {
+            return qdq::quantize_and_dequantize_v2(
+                qdq::ConstTensorView<T>{x, shape}, qdq::ConstTensorView<T>{mins->data(), range_shape},
+                qdq::ConstTensorView<T>{maxs->data(), range_shape}, qdq::TensorView<T>{out, shape}, o);
+        };
+    }
+    return [=] {
+        return qdq::quantize_and_dequantize_v2_grad(
+            qdq::ConstTensorView<T>{g, shape}, qdq::ConstTensorView<T>{x, shape},
+            qdq::ConstTensorView<T>{mins->data(), range_shape}, qdq::ConstTensorView<T>{maxs->data(), range_shape}, ax,
+            qdq::TensorView<T>{out, shape});
+    };
+}
+
 int g_failures = 0;  // peers that disagree with qdq, qdq calls that failed: the exit status
 
 bool check_status(const qdq::Status &s, std::string *error) {
@@ -552,6 +601,17 @@ void register_group(Context &ctx, const std::string &dtype, int log2n, int threa
         return c;
     };
     auto qdq_threads = [threads] { qdq::set_num_threads(threads == 1 ? 1 : 0); };
+    // A per-axis case of `who` (qdq, plain, eigen): kind 0 the forward with given ranges
+    // (<who>_fwd_given), 1 with computed ranges (_fwd_computed), 2 the gradient (_grad).
+    auto per_axis_base = [&](const std::string &who, int kind, const std::string &owner, const char *axis,
+                             const PerAxisCase<T> &pa) {
+        static const char *const kSuffix[] = {"_fwd_given", "_fwd_computed", "_grad"};
+        auto c = base(who + kSuffix[kind], kind == 2 ? 3 : 2, {kind == 2 ? "stream3" : "memcpy"}, owner);
+        c->axis = axis;
+        c->depth = pa.depth;
+        c->shape = shape_string(pa.dims);
+        return c;
+    };
 
     // ---- Limits.
     {
@@ -634,53 +694,27 @@ void register_group(Context &ctx, const std::string &dtype, int log2n, int threa
     // ---- qdq, per-axis.
     const bool axis_here =
         opt.per_axis && std::find(opt.axis_sizes.begin(), opt.axis_sizes.end(), log2n) != opt.axis_sizes.end();
-    if (axis_here) {
+    // Calls f(axis, case) for every per-axis case of this size (if it has any): the three axes by `depths`.
+    auto for_each_per_axis_case = [&](const std::vector<int64_t> &depths, const auto &f) {
+        if (!axis_here) return;
         for (const char *axis : {"first", "middle", "last"}) {
-            for (int64_t d : opt.depths) {
-                std::vector<int64_t> dims;
-                int ax = 0;
-                if (!axis_shape(axis, n, d, &dims, &ax)) continue;
-                const qdq::Shape shape(dims.data(), static_cast<int>(dims.size()));
-                auto mins = std::make_shared<std::vector<T>>(static_cast<size_t>(d));
-                auto maxs = std::make_shared<std::vector<T>>(static_cast<size_t>(d));
-                for (int64_t k = 0; k < d; ++k) {
-                    (*mins)[static_cast<size_t>(k)] = static_cast<T>(given_min(k));
-                    (*maxs)[static_cast<size_t>(k)] = static_cast<T>(given_max(k));
-                }
-                const qdq::Shape range_shape{d};
-                for (int kind = 0; kind < 3; ++kind) {
-                    const char *kernel = kind == 0 ? "qdq_fwd_given" : kind == 1 ? "qdq_fwd_computed" : "qdq_grad";
-                    auto c = base(kernel, kind == 2 ? 3 : 2, {kind == 2 ? "stream3" : "memcpy"}, "halide");
-                    c->axis = axis;
-                    c->depth = d;
-                    c->shape = shape_string(dims);
-                    std::function<qdq::Status()> call;
-                    if (kind < 2) {
-                        qdq::QuantizeOptions o;
-                        o.range_given = kind == 0;
-                        o.axis = ax;
-                        call = [=] {
-                            return qdq::quantize_and_dequantize_v2(
-                                qdq::ConstTensorView<T>{x, shape}, qdq::ConstTensorView<T>{mins->data(), range_shape},
-                                qdq::ConstTensorView<T>{maxs->data(), range_shape}, qdq::TensorView<T>{y, shape}, o);
-                        };
-                    } else {
-                        call = [=] {
-                            return qdq::quantize_and_dequantize_v2_grad(
-                                qdq::ConstTensorView<T>{g, shape}, qdq::ConstTensorView<T>{x, shape},
-                                qdq::ConstTensorView<T>{mins->data(), range_shape},
-                                qdq::ConstTensorView<T>{maxs->data(), range_shape}, ax, qdq::TensorView<T>{y, shape});
-                        };
-                    }
-                    auto status = std::make_shared<qdq::Status>();
-                    c->before = qdq_threads;
-                    c->fn = [=] { *status = call(); };
-                    c->verify = [=](std::string *err) { return check_status(*status, err); };
-                    add_case(std::move(c), opt);
-                }
+            for (int64_t d : depths) {
+                PerAxisCase<T> pa;
+                if (make_per_axis_case(axis, n, d, &pa)) f(axis, pa);
             }
         }
-    }
+    };
+    for_each_per_axis_case(opt.depths, [&](const char *axis, const PerAxisCase<T> &pa) {
+        for (int kind = 0; kind < 3; ++kind) {
+            auto c = per_axis_base("qdq", kind, "halide", axis, pa);
+            std::function<qdq::Status()> call = qdq_per_axis_call(pa, kind, x, g, y);
+            auto status = std::make_shared<qdq::Status>();
+            c->before = qdq_threads;
+            c->fn = [=] { *status = call(); };
+            c->verify = [=](std::string *err) { return check_status(*status, err); };
+            add_case(std::move(c), opt);
+        }
+    });
 
     if (!opt.peers) return;
 
@@ -728,59 +762,23 @@ void register_group(Context &ctx, const std::string &dtype, int log2n, int threa
         add_case(std::move(c), opt);
 
         // Per-axis: the same loops per channel, at every axis and depth qdq runs.
-        for (const char *axis : {"first", "middle", "last"}) {
-            for (int64_t d : axis_here ? opt.depths : std::vector<int64_t>{}) {
-                std::vector<int64_t> dims;
-                int ax = 0;
-                if (!axis_shape(axis, n, d, &dims, &ax)) continue;
-                int64_t outer, depth, inner;
-                collapse(dims, ax, &outer, &depth, &inner);
-                const qdq::Shape shape(dims.data(), static_cast<int>(dims.size()));
-                auto mins = std::make_shared<std::vector<T>>(static_cast<size_t>(d));
-                auto maxs = std::make_shared<std::vector<T>>(static_cast<size_t>(d));
-                for (int64_t k = 0; k < d; ++k) {
-                    (*mins)[static_cast<size_t>(k)] = static_cast<T>(given_min(k));
-                    (*maxs)[static_cast<size_t>(k)] = static_cast<T>(given_max(k));
+        for_each_per_axis_case(opt.depths, [&](const char *axis, const PerAxisCase<T> &pa) {
+            const int64_t outer = pa.outer, depth = pa.depth, inner = pa.inner;
+            const auto mins = pa.mins, maxs = pa.maxs;
+            for (int kind = 0; kind < 3; ++kind) {
+                auto p = per_axis_base("plain", kind, "copy", axis, pa);
+                if (kind < 2) {
+                    const T *range_min = kind == 0 ? mins->data() : nullptr;
+                    p->fn = [=] { plain::forward_per_axis(x, y, outer, depth, inner, range_min, maxs->data(), pool); };
+                } else {
+                    p->fn = [=] {
+                        plain::gradient_per_axis(g, x, y, outer, depth, inner, mins->data(), maxs->data(), pool);
+                    };
                 }
-                const qdq::Shape range_shape{d};
-                for (int kind = 0; kind < 3; ++kind) {
-                    const char *kernel = kind == 0   ? "plain_fwd_given"
-                                         : kind == 1 ? "plain_fwd_computed"
-                                                     : "plain_grad";
-                    auto p = base(kernel, kind == 2 ? 3 : 2, {kind == 2 ? "stream3" : "memcpy"}, "copy");
-                    p->axis = axis;
-                    p->depth = d;
-                    p->shape = shape_string(dims);
-                    std::function<qdq::Status()> ref;
-                    if (kind < 2) {
-                        const T *range_min = kind == 0 ? mins->data() : nullptr;
-                        p->fn = [=] {
-                            plain::forward_per_axis(x, y, outer, depth, inner, range_min, maxs->data(), pool);
-                        };
-                        qdq::QuantizeOptions o;
-                        o.range_given = kind == 0;
-                        o.axis = ax;
-                        ref = [=] {
-                            return qdq::quantize_and_dequantize_v2(
-                                qdq::ConstTensorView<T>{x, shape}, qdq::ConstTensorView<T>{mins->data(), range_shape},
-                                qdq::ConstTensorView<T>{maxs->data(), range_shape}, qdq::TensorView<T>{z, shape}, o);
-                        };
-                    } else {
-                        p->fn = [=] {
-                            plain::gradient_per_axis(g, x, y, outer, depth, inner, mins->data(), maxs->data(), pool);
-                        };
-                        ref = [=] {
-                            return qdq::quantize_and_dequantize_v2_grad(
-                                qdq::ConstTensorView<T>{g, shape}, qdq::ConstTensorView<T>{x, shape},
-                                qdq::ConstTensorView<T>{mins->data(), range_shape},
-                                qdq::ConstTensorView<T>{maxs->data(), range_shape}, ax, qdq::TensorView<T>{z, shape});
-                        };
-                    }
-                    p->setup = bit_exact(kernel, ref, p->fn);
-                    add_case(std::move(p), opt);
-                }
+                p->setup = bit_exact(p->kernel.c_str(), qdq_per_axis_call(pa, kind, x, g, z), p->fn);
+                add_case(std::move(p), opt);
             }
-        }
+        });
     }
 
 #if QDQ_BENCH_HAVE_EIGEN
@@ -806,43 +804,24 @@ void register_group(Context &ctx, const std::string &dtype, int log2n, int threa
         add_case(std::move(c), opt);
 
         // Per-channel, TF's chip<1>(c) loop: depth 64 only (the loop is slow at large depths).
-        if (axis_here) {
-            for (const char *axis : {"first", "middle", "last"}) {
-                const int64_t d = 64;
-                std::vector<int64_t> dims;
-                int ax = 0;
-                if (!axis_shape(axis, n, d, &dims, &ax)) continue;
-                int64_t outer, depth, inner;
-                collapse(dims, ax, &outer, &depth, &inner);
-                auto mins = std::make_shared<std::vector<T>>(static_cast<size_t>(d));
-                auto maxs = std::make_shared<std::vector<T>>(static_cast<size_t>(d));
-                for (int64_t k = 0; k < d; ++k) {
-                    (*mins)[static_cast<size_t>(k)] = static_cast<T>(given_min(k));
-                    (*maxs)[static_cast<size_t>(k)] = static_cast<T>(given_max(k));
+        for_each_per_axis_case({64}, [&](const char *axis, const PerAxisCase<T> &pa) {
+            const int64_t outer = pa.outer, depth = pa.depth, inner = pa.inner;
+            const auto mins = pa.mins, maxs = pa.maxs;
+            for (int kind = 0; kind < 3; ++kind) {
+                auto e = per_axis_base("eigen", kind, "eigen", axis, pa);
+                if (kind < 2) {
+                    const bool given_range = kind == 0;
+                    e->fn = [=] {
+                        eigen::forward(*dev, x, y, outer, depth, inner, true, given_range, mins->data(), maxs->data());
+                    };
+                } else {
+                    e->fn = [=] {
+                        eigen::gradient(*dev, g, x, y, outer, depth, inner, true, mins->data(), maxs->data());
+                    };
                 }
-                for (int kind = 0; kind < 3; ++kind) {
-                    const char *kernel = kind == 0   ? "eigen_fwd_given"
-                                         : kind == 1 ? "eigen_fwd_computed"
-                                                     : "eigen_grad";
-                    auto e = base(kernel, kind == 2 ? 3 : 2, {kind == 2 ? "stream3" : "memcpy"}, "eigen");
-                    e->axis = axis;
-                    e->depth = d;
-                    e->shape = shape_string(dims);
-                    if (kind < 2) {
-                        const bool given_range = kind == 0;
-                        e->fn = [=] {
-                            eigen::forward(*dev, x, y, outer, depth, inner, true, given_range, mins->data(),
-                                           maxs->data());
-                        };
-                    } else {
-                        e->fn = [=] {
-                            eigen::gradient(*dev, g, x, y, outer, depth, inner, true, mins->data(), maxs->data());
-                        };
-                    }
-                    add_case(std::move(e), opt);
-                }
+                add_case(std::move(e), opt);
             }
-        }
+        });
     }
 #endif
 
