@@ -33,26 +33,16 @@ public:
         Expr x = (*input)(v.x, v.c, v.o);
         Expr lo = (*input_min)(v.c), hi = (*input_max)(v.c);
         Expr dy = (*gradients)(v.x, v.c, v.o);
-        // lo <= x <= hi, false for a NaN x or bound. Halide's float <= and >= are unordered (true
-        // for NaN), so they are not used directly. GPUs, and ARMv7 NEON (which flushes subnormals:
-        // comparisons on bit patterns), test NaN explicitly: a NaN bound becomes the empty range
-        // [+inf, -inf], a per-channel select.
+        // lo <= x <= hi. Explicit NaN tests: without NaN, x >= lo is !(x < lo), which Halide may
+        // produce anyway. A NaN bound leaves no x in range: it becomes the empty range
+        // [+inf, -inf], a per-channel select (a scalar NaN test per row, folded into the vector
+        // mask, cost as much as a row of 8 elements). Where SIMD flushes subnormals, the
+        // comparisons go on bit patterns.
         const bool flushes = simd_flushes_subnormals(get_target(), t);
-        Expr in_range;
-        if (flushes || get_target().has_gpu_feature()) {
-            Expr nan_bound = is_nan(lo) || is_nan(hi);
-            Expr lo_or_empty = select(nan_bound, cast(t, INFINITY), lo);
-            Expr hi_or_empty = select(nan_bound, cast(t, -INFINITY), hi);
-            in_range = !is_nan(x) && !less_than(x, lo_or_empty, flushes) && !less_than(hi_or_empty, x, flushes);
-        } else {
-            // CPUs: x is in range iff the forward's clamp leaves it unchanged (an ordered ==, so
-            // false for NaN; -0 and +0 compare equal, as TF's >= and <= see them), in a channel
-            // whose bounds are ordered (lo < hi || lo == hi, which LLVM makes one vcmpleps: false
-            // for NaN and for lo > hi). The clamp is one vminps and one vmaxps (clamp_like_eigen).
-            // 2^16 float32, 1 thread: per-tensor 8.1 -> 7.7 us, last axis depth 1024 10.2 -> 8.0 us.
-            Expr ordered_bounds = lo < hi || lo == hi;
-            in_range = ordered_bounds && clamp_like_eigen(x, lo, hi, get_target(), false) == x;
-        }
+        Expr nan_bound = is_nan(lo) || is_nan(hi);
+        Expr lo_or_empty = select(nan_bound, cast(t, INFINITY), lo);
+        Expr hi_or_empty = select(nan_bound, cast(t, -INFINITY), hi);
+        Expr in_range = !is_nan(x) && !less_than(x, lo_or_empty, flushes) && !less_than(hi_or_empty, x, flushes);
         // TF's dy * mask; where SIMD flushes subnormals, dy passes by selection (dy * 1 would
         // flush a subnormal dy; dy * 0 has the right sign and NaN).
         (*input_backprop)(v.x, v.c, v.o) =
