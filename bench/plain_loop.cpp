@@ -20,6 +20,20 @@ void split(int64_t n, ThreadPool *pool, F &&f) {
     });
 }
 
+// Per-axis: rows(begin, end) over the outer rows [0, outer), in contiguous blocks over the pool when
+// the tensor's bytes are worth splitting and each thread gets a row, else on this thread.
+template <typename F>
+void split_outer_rows(int64_t outer, size_t bytes, ThreadPool *pool, const F &rows) {
+    if (!worth_splitting(bytes, pool) || outer < pool->size()) {
+        rows(0, outer);
+        return;
+    }
+    pool->run([rows, outer](int i, int parts) {
+        auto local = rows;  // on the worker's stack (see gradient)
+        local(outer * i / parts, outer * (i + 1) / parts);
+    });
+}
+
 // Spec 4.4: clamp only when the range is given (hi first, then lo; NaN passes), then
 // round(y * scale) * inverse_scale, HALF_TO_EVEN = rint.
 template <typename T, bool kClamp>
@@ -86,8 +100,6 @@ void gradient(const T *g, const T *x, T *dx, int64_t n, T min_range, T max_range
 template <typename T>
 void forward_per_axis(const T *x, T *out, int64_t outer, int64_t depth, int64_t inner, const T *mins, const T *maxs,
                       ThreadPool *pool) {
-    const size_t bytes = static_cast<size_t>(outer * depth * inner) * sizeof(T);
-    const bool split_rows = worth_splitting(bytes, pool);
     std::vector<QuantParams<T>> params(static_cast<size_t>(depth));
     if (mins) {
         for (int64_t c = 0; c < depth; ++c) params[c] = compute_quantization_range(mins[c], maxs[c]);
@@ -118,7 +130,6 @@ void forward_per_axis(const T *x, T *out, int64_t outer, int64_t depth, int64_t 
         }
         return std::rint(y * q.scale) * q.inverse_scale;
     };
-    // Outer rows split over the pool (all of them on one thread when not worth it).
     auto rows = [=](int64_t ob, int64_t oe) {
         for (int64_t o = ob; o < oe; ++o) {
             if (inner == 1) {
@@ -133,20 +144,12 @@ void forward_per_axis(const T *x, T *out, int64_t outer, int64_t depth, int64_t 
             }
         }
     };
-    if (split_rows && outer >= pool->size()) {
-        pool->run([rows, outer](int i, int parts) {
-            auto local = rows;  // on the worker's stack (see gradient)
-            local(outer * i / parts, outer * (i + 1) / parts);
-        });
-    } else {
-        rows(0, outer);
-    }
+    split_outer_rows(outer, static_cast<size_t>(outer * depth * inner) * sizeof(T), pool, rows);
 }
 
 template <typename T>
 void gradient_per_axis(const T *g, const T *x, T *dx, int64_t outer, int64_t depth, int64_t inner, const T *mins,
                        const T *maxs, ThreadPool *pool) {
-    const size_t bytes = static_cast<size_t>(outer * depth * inner) * sizeof(T);
     auto rows = [=](int64_t ob, int64_t oe) {
         for (int64_t o = ob; o < oe; ++o) {
             if (inner == 1) {
@@ -163,14 +166,7 @@ void gradient_per_axis(const T *g, const T *x, T *dx, int64_t outer, int64_t dep
             }
         }
     };
-    if (worth_splitting(bytes, pool) && outer >= pool->size()) {
-        pool->run([rows, outer](int i, int parts) {
-            auto local = rows;  // on the worker's stack (see gradient)
-            local(outer * i / parts, outer * (i + 1) / parts);
-        });
-    } else {
-        rows(0, outer);
-    }
+    split_outer_rows(outer, static_cast<size_t>(outer * depth * inner) * sizeof(T), pool, rows);
 }
 
 template void forward_given<float>(const float *, float *, int64_t, float, float, ThreadPool *);
