@@ -319,6 +319,73 @@ TEST_CASE("random forward: signed zeros, denormals, infinities and NaN") {
     });
 }
 
+// A slice of zeros of one sign plus, where `odd` >= 0, one zero of the other sign at index odd of
+// the slice; elements that are not zeros are NaN or values of `sign` (0: none), one magnitude a
+// slice. Min/max comparisons cannot tell -0 from +0, and the range reductions must still find the
+// ordered extremes.
+template <typename T>
+ForwardCase<T> signed_zero_case(Rng &rng, const std::vector<int64_t> &shape, const qdq::QuantizeOptions &o) {
+    ForwardCase<T> c;
+    c.shape = shape;
+    c.options = o;
+    c.x.assign(static_cast<size_t>(num_elements(shape)), T(0));
+    const qdq_ref::Layout l = qdq_ref::layout_of(shape, o.axis);
+    const int64_t per_slice = l.outer * l.inner;
+    for (int64_t ch = 0; ch < l.depth; ++ch) {
+        const bool negative_base = rng.chance(0.5);
+        const int sign = static_cast<int>(rng.integer(-1, 1));
+        const double other = rng.pick(std::vector<double>{0.0, 0.01, 0.3});  // values of `sign`, NaN
+        const int64_t odd = rng.chance(0.75) && per_slice > 0 ? rng.integer(0, per_slice - 1) : -1;
+        // Tiny magnitudes make max_q / max overflow to inf, so that the min side decides the grid:
+        // only then does the sign of a zero min show (in the inverse scale and the adjusted min).
+        const T magnitude = rng.chance(0.5) ? T(rng.uniform(1e-3, 5.0))
+                                            : std::numeric_limits<T>::denorm_min() * T(rng.integer(1, 1000));
+        int64_t k = 0;
+        for (int64_t out = 0; out < l.outer; ++out) {
+            for (int64_t i = 0; i < l.inner; ++i, ++k) {
+                T v = negative_base != (k == odd) ? -T(0) : T(0);
+                if (k != odd && rng.chance(other)) {
+                    v = sign != 0 && rng.chance(0.9) ? T(sign) * magnitude : std::numeric_limits<T>::quiet_NaN();
+                }
+                c.x[static_cast<size_t>(qdq_ref::flat_index(l, out, ch, i))] = v;
+            }
+        }
+    }
+    const size_t n = o.axis ? static_cast<size_t>(l.depth) : 1;
+    c.mn.assign(n, T(0));
+    c.mx.assign(n, T(0));
+    if (o.axis) c.mn_shape = c.mx_shape = {l.depth};
+    return c;
+}
+
+TEST_CASE("random forward: range computed from zeros of both signs, every reduction path") {
+    // Per tensor from a few elements to past the parallel threshold; per axis with long rows (first
+    // and middle axes), rows of 8-255 elements and the last axis.
+    const std::vector<std::pair<std::vector<int64_t>, std::optional<int>>> cases = {
+        {{5}, std::nullopt},       {{255}, std::nullopt},    {{256}, std::nullopt}, {{1000}, std::nullopt},
+        {{3, 4097}, std::nullopt}, {{200000}, std::nullopt}, {{3, 600}, 0},         {{2, 5, 300}, 1},
+        {{4, 20, 9}, 1},           {{6, 40, 130}, 1},        {{300, 5}, 1},         {{64, 33}, -1},
+        {{2, 70000}, 0},           {{1500, 100}, 1}};
+    for_each_isa([&](qdq::Isa isa) {
+        Rng rng(isa_seed(isa, 909));
+        FailureLog log;
+        for (int rep = 0; rep < 6; ++rep) {
+            for (const auto &[shape, axis] : cases) {
+                qdq::QuantizeOptions o = random_options(rng);
+                o.range_given = false;
+                o.axis = axis;
+                RunOptions ro = random_run(rng);
+                ro.ranges = true;  // the slice ranges show the sign of each zero bound
+                if (rep % 2)
+                    log.add(run_forward(signed_zero_case<float>(rng, shape, o), ro));
+                else
+                    log.add(run_forward(signed_zero_case<double>(rng, shape, o), ro));
+            }
+        }
+        report(log, "the signed-zero range sweep");
+    });
+}
+
 // Where SIMD flushes subnormals to zero (ARMv7 NEON, the arm-32 build) the kernels compare on bit
 // patterns and send slices with tiny or enormous scales to scalar code (forward_generator.cpp).
 // These cases sit on each side of that line, per tensor and per axis with mixed slices, in place
