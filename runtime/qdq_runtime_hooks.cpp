@@ -353,13 +353,18 @@ int isa_cap() {
 
 int best_isa_level() {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512cd"))
-        return 1;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) return 2;
-    if (__builtin_cpu_supports("sse4.1")) return 3;
-    return 4;
+    // Asked on every call: the CPU's answer, once.
+    static const int level = [] {
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+            __builtin_cpu_supports("avx512cd"))
+            return 1;
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) return 2;
+        if (__builtin_cpu_supports("sse4.1")) return 3;
+        return 4;
+    }();
+    return level;
 #elif defined(__aarch64__) || defined(__arm__)
     // AArch64 always has NEON. The arm-32 kernels are ARMv7-A NEON code, which Android's
     // armeabi-v7a requires (NDK r21 on) and every ARMv8 core running 32-bit code has.

@@ -51,14 +51,21 @@ Status check_view(const TensorView<T> &t, const char *name, int64_t *count) {
     if (!t.shape.valid()) {
         return Status::InvalidArgument(std::string(name) + " has rank above " + std::to_string(Shape::kMaxRank));
     }
+    // One pass over the dimensions (this runs for every tensor of every call).
+    int64_t n = 1;
+    bool negative = false, zero = false, overflow = false;
     for (int i = 0; i < t.shape.rank(); ++i) {
-        if (t.shape[i] < 0) {
-            return Status::InvalidArgument(std::string(name) + " has a negative dimension: " + t.shape.DebugString());
-        }
+        const int64_t d = t.shape[i];
+        negative |= d < 0;
+        zero |= d == 0;
+        overflow |= __builtin_mul_overflow(n, d, &n);
     }
-    *count = t.shape.num_elements();
-    if (*count < 0)
+    if (negative) {
+        return Status::InvalidArgument(std::string(name) + " has a negative dimension: " + t.shape.DebugString());
+    }
+    if (overflow && !zero)
         return Status::InvalidArgument(std::string(name) + " has too many elements: " + t.shape.DebugString());
+    *count = zero ? 0 : n;
     if (*count > 0 && t.data == nullptr) return Status::InvalidArgument(std::string(name) + " data is null");
     return Status::Ok();
 }
@@ -319,6 +326,16 @@ Status check_device(const Device &device) {
     return Status::InvalidArgument("unknown device kind " + std::to_string(static_cast<int>(device.kind)));
 }
 
+// The Status of a kernel's return code; the message is the first error Halide reported.
+Status kernel_status(int rc, const runtime::CallContext &ctx, DeviceKind kind) {
+    if (rc == 0) return Status::Ok();
+    const std::string what = ctx.error.empty() ? std::string("no message") : ctx.error;
+    if (kind != DeviceKind::kHost && what.find("unavailable") != std::string::npos) {
+        return Status::Unavailable(what);
+    }
+    return Status::Internal("Halide kernel failed (" + std::to_string(rc) + "): " + what);
+}
+
 // The Halide side of one call on a device: wraps the caller's device pointers, moves the
 // small host-memory tables (ranges in, slice ranges out) to and from the device, and releases
 // what it allocated.
@@ -329,6 +346,7 @@ Status check_device(const Device &device) {
 //   non-blocking stream does not wait for.) Each driver call costs the calling thread a few
 //   microseconds, so a call makes as few as it can: a block, a copy, a free.
 // - OpenCL: Halide's staging (host-dirty buffers, copied back after the kernel).
+// Host calls need none of this and call their kernels directly.
 class DeviceCall {
 public:
     explicit DeviceCall(const Device &device) : device_(device) {
@@ -416,11 +434,7 @@ public:
 
 private:
     Status error(int rc) const {
-        const std::string what = ctx.error.empty() ? std::string("no message") : ctx.error;
-        if (device_.kind != DeviceKind::kHost && what.find("unavailable") != std::string::npos) {
-            return Status::Unavailable(what);
-        }
-        return Status::Internal("Halide kernel failed (" + std::to_string(rc) + "): " + what);
+        return kernel_status(rc, ctx, device_.kind);
     }
 
 #if QDQ_HAS_CUDA
@@ -456,8 +470,7 @@ private:
         bool is_output, copy_back;
     };
 
-    // The arrays are filled up to their counts and never read past them: left uninitialised, as
-    // host calls (most calls, and the small ones) construct this too.
+    // The arrays are filled up to their counts and never read past them: left uninitialised.
     Device device_;
     static constexpr int kMaxBuffers = 8;  // a kernel has at most 5 buffers
     halide_buffer_t *wrapped_[kMaxBuffers], *staged_[kMaxBuffers], *to_host_[kMaxBuffers];
@@ -612,43 +625,51 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     if (table) {
         const View3 no_elements{0, view.depth, 1};
         HalideBuffer3<T> none_in(dummy, no_elements), none_out(dummy, no_elements);
-        DeviceCall host(Device::Host());
+        runtime::CallContext host;
         const int rc = kernels<T>(DeviceKind::kHost)
-                           .given(&host.ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode,
+                           .given(&host, options.num_bits, options.signed_input, options.narrow_range, round_mode,
                                   &none_in.buf, &min_buf.buf, &max_buf.buf, &none_out.buf, &slice_buf);
-        QDQ_RETURN_IF_ERROR(host.finish(rc));
+        QDQ_RETURN_IF_ERROR(kernel_status(rc, host, DeviceKind::kHost));
     }
 
-    DeviceCall call(where);
-    QDQ_RETURN_IF_ERROR(call.tensor(&in_buf.buf, false));
-    QDQ_RETURN_IF_ERROR(call.tensor(&out_buf.buf, true));
-    if (table) {
-        QDQ_RETURN_IF_ERROR(call.host_table(&slice_buf, false));
-    } else {
-        QDQ_RETURN_IF_ERROR(call.host_table(&slice_buf, true, ranges_used != nullptr));
-        if (options.range_given) {
-            QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
-            QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
-        }
-    }
-    QDQ_RETURN_IF_ERROR(call.ready());
     const KernelSet &set = kernels<T>(where.kind);
-    int rc;
-    if (table) {
-        rc = table(&call.ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
-                   &slice_buf, &out_buf.buf);
-    } else if (options.range_given) {
-        rc = given_kernel<T>(set, where.kind, kview)(&call.ctx, options.num_bits, options.signed_input,
-                                                     options.narrow_range, round_mode, &in_buf.buf, &min_buf.buf,
-                                                     &max_buf.buf, &out_buf.buf, &slice_buf);
-    } else {
+    auto run = [&](runtime::CallContext *ctx) {
+        if (table) {
+            return table(ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
+                         &slice_buf, &out_buf.buf);
+        }
+        if (options.range_given) {
+            return given_kernel<T>(set, where.kind, kview)(ctx, options.num_bits, options.signed_input,
+                                                           options.narrow_range, round_mode, &in_buf.buf, &min_buf.buf,
+                                                           &max_buf.buf, &out_buf.buf, &slice_buf);
+        }
         const int64_t min_row =
             where.kind == DeviceKind::kHost ? qdq_contract::kMinRowLength : qdq_contract::kGpuMinRowLength;
         auto kernel = kview.inner >= min_row ? set.rows : set.columns;
-        rc = kernel(&call.ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
-                    &out_buf.buf, &slice_buf);
+        return kernel(ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
+                      &out_buf.buf, &slice_buf);
+    };
+    if (where.kind == DeviceKind::kHost) {
+        // The kernels read and write the caller's memory: nothing to stage or wrap (a DeviceCall
+        // costs a small call as much as a tenth of its kernel).
+        runtime::CallContext ctx;
+        QDQ_RETURN_IF_ERROR(kernel_status(run(&ctx), ctx, where.kind));
+    } else {
+        DeviceCall call(where);
+        QDQ_RETURN_IF_ERROR(call.tensor(&in_buf.buf, false));
+        QDQ_RETURN_IF_ERROR(call.tensor(&out_buf.buf, true));
+        if (table) {
+            QDQ_RETURN_IF_ERROR(call.host_table(&slice_buf, false));
+        } else {
+            QDQ_RETURN_IF_ERROR(call.host_table(&slice_buf, true, ranges_used != nullptr));
+            if (options.range_given) {
+                QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
+                QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
+            }
+        }
+        QDQ_RETURN_IF_ERROR(call.ready());
+        QDQ_RETURN_IF_ERROR(call.finish(run(&call.ctx)));
     }
-    QDQ_RETURN_IF_ERROR(call.finish(rc));
 
     if (ranges_used) {
         TensorView<T> *dest[4] = {&ranges_used->min, &ranges_used->max, &ranges_used->scale,
@@ -730,17 +751,23 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
     if (n > 0) {
         HalideBuffer3<T> g_buf(gradients.data, view), in_buf(input.data, view), out_buf(input_backprop.data, view);
         HalideBuffer1<T> min_buf(input_min.data, view.depth), max_buf(input_max.data, view.depth);
-        DeviceCall call(device);
-        QDQ_RETURN_IF_ERROR(call.tensor(&g_buf.buf, false));
-        QDQ_RETURN_IF_ERROR(call.tensor(&in_buf.buf, false));
-        QDQ_RETURN_IF_ERROR(call.tensor(&out_buf.buf, true));
-        QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
-        QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
-        QDQ_RETURN_IF_ERROR(call.ready());
         const KernelSet &set = kernels<T>(device.kind);
         const GradientKernel kernel = unchecked(device.kind, view) ? set.gradient_unchecked : set.gradient;
-        const int rc = kernel(&call.ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
-        QDQ_RETURN_IF_ERROR(call.finish(rc));
+        if (device.kind == DeviceKind::kHost) {  // as in forward(): no DeviceCall
+            runtime::CallContext ctx;
+            const int rc = kernel(&ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
+            QDQ_RETURN_IF_ERROR(kernel_status(rc, ctx, device.kind));
+        } else {
+            DeviceCall call(device);
+            QDQ_RETURN_IF_ERROR(call.tensor(&g_buf.buf, false));
+            QDQ_RETURN_IF_ERROR(call.tensor(&in_buf.buf, false));
+            QDQ_RETURN_IF_ERROR(call.tensor(&out_buf.buf, true));
+            QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
+            QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
+            QDQ_RETURN_IF_ERROR(call.ready());
+            const int rc = kernel(&call.ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
+            QDQ_RETURN_IF_ERROR(call.finish(rc));
+        }
     }
     // No learned-range gradient in TF: both are zeros shaped like input_min.
     if (input_min_backprop.data) std::fill_n(input_min_backprop.data, nmin, T(0));

@@ -455,6 +455,17 @@ TEST_CASE_TEMPLATE("forward: output, null data, overlap, SliceRanges, invalid sh
         qdq::Status s = qdq::quantize_and_dequantize_v2(qdq::ConstTensorView<T>{x.data(), big}, {}, {},
                                                         qdq::TensorView<T>{out.data(), big});
         CHECK_MESSAGE(s.code() == qdq::StatusCode::kInvalidArgument, s.ToString());
+        CHECK_MESSAGE(s.message().find("input has too many elements") != std::string::npos, s.ToString());
+        CHECK(all_sentinel(out));
+        // A zero dimension makes any product empty, and a negative one is rejected even then.
+        const qdq::Shape huge_empty{int64_t{1} << 40, int64_t{1} << 40, 0};
+        s = qdq::quantize_and_dequantize_v2(qdq::ConstTensorView<T>{x.data(), huge_empty}, {}, {},
+                                            qdq::TensorView<T>{out.data(), huge_empty});
+        CHECK_MESSAGE(s.ok(), s.ToString());
+        const qdq::Shape negative_and_zero{0, -3};
+        s = qdq::quantize_and_dequantize_v2(qdq::ConstTensorView<T>{x.data(), negative_and_zero}, {}, {},
+                                            qdq::TensorView<T>{out.data(), negative_and_zero});
+        CHECK_MESSAGE(s.message().find("input has a negative dimension: [0,-3]") != std::string::npos, s.ToString());
         CHECK(all_sentinel(out));
         // Rank above Shape::kMaxRank makes an invalid Shape.
         std::vector<int64_t> dims(qdq::Shape::kMaxRank + 1, 1);
