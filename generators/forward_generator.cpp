@@ -22,6 +22,8 @@ public:
     // per call. "rows": along x in segments, for rows of >= kMinRowLength elements (per-tensor,
     // first and middle axes). "columns": for shorter rows, across channels (the last axis, rows
     // shorter than min(8, a vector)) or a vector at a time along each row (longer rows).
+    // "small": one tensor-wide slice (depth and outer 1) of kSmallMinRow elements or more, below
+    // the parallel threshold: one serial pass (see range_keys_small).
     GeneratorParam<std::string> reduction{"reduction", "rows"};
     // Devices, range given: the per-slice values come in as a table (computed on the host, see
     // src/), so a call is one kernel launch; the range-given semantics (clamp) apply.
@@ -41,6 +43,7 @@ public:
     GeneratorInput<Buffer<>> *slice_table = nullptr;  // the same, ranges_input only
 
     static constexpr int kMinRowLength = qdq_contract::kMinRowLength;
+    static constexpr int kSmallMinRow = qdq_contract::kSmallMinRow;
     static constexpr int kGpuMinRowLength = qdq_contract::kGpuMinRowLength;
     // Segments whose keys the CPU row reduction holds at once (range_keys_along_rows).
     static constexpr int kItemsPerBatch = 4096;
@@ -83,8 +86,9 @@ public:
         if (range_given) {
             raw_range(v.c) = Tuple((*input_min)(v.c), (*input_max)(v.c));
         } else {
-            Func keys = reduction.value() == "rows" ? range_keys_along_rows(inner, depth, outer)
-                                                    : range_keys_across_channels(inner, depth, outer);
+            Func keys = reduction.value() == "rows"    ? range_keys_along_rows(inner, depth, outer)
+                        : reduction.value() == "small" ? range_keys_small(inner)
+                                                       : range_keys_across_channels(inner, depth, outer);
             raw_range(v.c) = Tuple(from_ordered_key(keys(v.c)[0], t), from_ordered_key(keys(v.c)[1], t));
         }
 
@@ -275,8 +279,7 @@ private:
         const Type t = value_type;
         const bool flushes = simd_flushes_subnormals(get_target(), t);
         const int natural_float = get_target().natural_vector_size(t);
-        // Two registers of partial results per quantity where the float reduction runs (latency).
-        const int lanes = flushes ? 64 / t.bytes() : std::max(64 / t.bytes(), 2 * natural_float);
+        const int lanes = lanes_along_rows();
         const int max_seg = kTaskElements;
         Expr seg_len = min(max_seg, (inner / lanes) * lanes);
         Expr num_segs = (inner + seg_len - 1) / seg_len;
@@ -340,18 +343,71 @@ private:
             .specialize(big)
             .split(item, it, item, max(1, kTaskElements / seg_len), TailStrategy::GuardWithIf)
             .parallel(it);
-        if (flushes) {
-            lane_keys.compute_at(seg_keys, item).vectorize(u, natural);
+        schedule_lane_reduction(lane_keys, lane_range, u, j, LoopLevel(seg_keys, item));
+        (void)natural_float;
+        return keys;
+    }
+
+    // Partial results along a row: two registers per quantity where the float reduction runs
+    // (keys_of_float_range; two chains hide its latency), else 64 bytes of keys.
+    int lanes_along_rows() const {
+        const Type t = value_type;
+        if (simd_flushes_subnormals(get_target(), t)) return 64 / t.bytes();
+        return std::max(64 / t.bytes(), 2 * get_target().natural_vector_size(t));
+    }
+
+    // The schedule of a reduction along rows into lanes_along_rows() partial results (u) by the
+    // RVar j: lane_keys itself where SIMD flushes subnormals, else lane_range (the four
+    // quantities, a register each) and the lanes' keys computed from it, both at `at`.
+    void schedule_lane_reduction(Func lane_keys, Func lane_range, Var u, RVar j, LoopLevel at) {
+        const Type t = value_type;
+        const int lanes = lanes_along_rows();
+        const int natural = get_target().natural_vector_size(Int(t.bits()));
+        if (simd_flushes_subnormals(get_target(), t)) {
+            lane_keys.compute_at(at).vectorize(u, natural);
             lane_keys.update().reorder(u, j).vectorize(u, natural);
-        } else {
-            lane_range.compute_at(seg_keys, item);
-            vectorize_in_registers(lane_range, u, lanes, natural_float, "uv");
-            Stage update = lane_range.update();
-            std::vector<VarOrRVar> inside = vectorize_in_registers(update, u, lanes, natural_float, "uv");
-            inside.push_back(j);
-            update.reorder(inside);
-            lane_keys.compute_at(seg_keys, item).vectorize(u, natural);
+            return;
         }
+        const int natural_float = get_target().natural_vector_size(t);
+        lane_range.compute_at(at);
+        vectorize_in_registers(lane_range, u, lanes, natural_float, "uv");
+        Stage update = lane_range.update();
+        std::vector<VarOrRVar> inside = vectorize_in_registers(update, u, lanes, natural_float, "uv");
+        inside.push_back(j);
+        update.reorder(inside);
+        lane_keys.compute_at(at).vectorize(u, natural);
+    }
+
+    // "small": a tensor-wide slice (depth and outer 1, assumed: this variant is built without
+    // asserts, and src/ calls it for such views only) of at least kSmallMinRow elements, below the
+    // parallel threshold. One pass of lanes along the row (its last vector shifted back to end at
+    // the row's end: min/max do not mind an element read twice), then their fold. The segments
+    // and batches of range_keys_along_rows cost a 1024-element call more than its elements (some
+    // 2,300 instructions of index arithmetic, integer divisions among them); here every buffer has
+    // a constant size and lives on the stack, so nothing can fail at run time.
+    Func range_keys_small(Expr inner) {
+        const int lanes = lanes_along_rows();
+        static_assert(kSmallMinRow >= 32, "lanes_along_rows() is at most 32");
+        Var u("u");
+        RDom j(0, (inner + lanes - 1) / lanes, "j");
+        Expr value = (*input)(min(j * lanes, inner - lanes) + u, 0, 0);
+        Func lane_keys("lane_keys"), lane_range("lane_range");  // (u)
+        if (simd_flushes_subnormals(get_target(), value_type)) {
+            lane_keys(u) = identity_keys();
+            lane_keys(u) = Tuple(min(lane_keys(u)[0], min_key(value)), max(lane_keys(u)[1], max_key(value)));
+        } else {
+            lane_keys = keys_of_float_range(lane_range, value, {u});
+        }
+        Func keys("range_keys");  // (c), c = 0 only
+        RDom ru(0, lanes, "ru");
+        keys(v.c) = identity_keys();
+        keys(v.c) = Tuple(min(keys(v.c)[0], lane_keys(ru)[0]), max(keys(v.c)[1], lane_keys(ru)[1]));
+        keys.compute_root();
+        keys.update().atomic().vectorize(ru);
+        schedule_lane_reduction(lane_keys, lane_range, u, j, LoopLevel(keys, v.c));
+        input->dim(1).set_bounds(0, 1);  // the output has the input's shape (schedule_output)
+        input->dim(2).set_bounds(0, 1);
+        slice_ranges->dim(0).set_bounds(0, 1);
         return keys;
     }
 

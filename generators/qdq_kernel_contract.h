@@ -13,6 +13,9 @@ constexpr int kParallelThreshold = 1 << 17;
 // segments; src/ sends shorter rows to the "columns" kernels. On the CPU a row must hold a few
 // vectors; on GPUs, one block's threads.
 constexpr int kMinRowLength = 256;
+// Host, below kParallelThreshold: a tensor-wide slice (per-tensor) of at least this many elements
+// goes to the "small" kernel (one serial pass, no run-time checks), shorter ones to "columns".
+constexpr int kSmallMinRow = 64;
 constexpr int kGpuThreads = 256;  // threads per GPU block
 constexpr int kGpuMinRowLength = kGpuThreads;
 

@@ -198,6 +198,8 @@ struct KernelSet {
     // arguments, for small calls (see unchecked()); null on devices.
     GivenKernel given_unchecked = nullptr;
     GradientKernel gradient_unchecked = nullptr;
+    // CPU: the range-computed forward of small per-tensor calls (see small_computed()); null on devices.
+    ComputedKernel small = nullptr;
 };
 
 #define QDQ_KERNEL_SET(T, isa)                                                                        \
@@ -205,10 +207,11 @@ struct KernelSet {
         qdq_forward_given_##T##_##isa, qdq_forward_rows_##T##_##isa, qdq_forward_columns_##T##_##isa, \
             qdq_gradient_##T##_##isa                                                                  \
     }
-#define QDQ_CPU_KERNEL_SET(T, isa)                                                                                \
-    {                                                                                                             \
-        qdq_forward_given_##T##_##isa, qdq_forward_rows_##T##_##isa, qdq_forward_columns_##T##_##isa,             \
-            qdq_gradient_##T##_##isa, qdq_forward_given_unchecked_##T##_##isa, qdq_gradient_unchecked_##T##_##isa \
+#define QDQ_CPU_KERNEL_SET(T, isa)                                                                                 \
+    {                                                                                                              \
+        qdq_forward_given_##T##_##isa, qdq_forward_rows_##T##_##isa, qdq_forward_columns_##T##_##isa,              \
+            qdq_gradient_##T##_##isa, qdq_forward_given_unchecked_##T##_##isa, qdq_gradient_unchecked_##T##_##isa, \
+            qdq_forward_small_##T##_##isa                                                                          \
     }
 #define QDQ_F32_SET(isa, level) QDQ_CPU_KERNEL_SET(f32, isa),
 #define QDQ_F64_SET(isa, level) QDQ_CPU_KERNEL_SET(f64, isa),
@@ -292,6 +295,12 @@ TableKernel table_kernel(DeviceKind kind) {
 // threshold they cost as much as the elements (some 75 ns of a 170 ns kernel at 1024 elements).
 bool unchecked(DeviceKind kind, const View3 &view) {
     return kind == DeviceKind::kHost && view.inner * view.depth * view.outer < qdq_contract::kParallelThreshold;
+}
+
+// Whether a range-computed call runs the "small" kernel: on the host, one tensor-wide slice below
+// the parallel threshold (the kernel assumes both, unchecked), long enough for its lanes.
+bool small_computed(DeviceKind kind, const View3 &view) {
+    return unchecked(kind, view) && view.depth == 1 && view.outer == 1 && view.inner >= qdq_contract::kSmallMinRow;
 }
 
 // The range-given forward kernel to run. On a CPU that executes 512-bit operations as two 256-bit
@@ -645,7 +654,7 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
         }
         const int64_t min_row =
             where.kind == DeviceKind::kHost ? qdq_contract::kMinRowLength : qdq_contract::kGpuMinRowLength;
-        auto kernel = kview.inner >= min_row ? set.rows : set.columns;
+        auto kernel = small_computed(where.kind, kview) ? set.small : kview.inner >= min_row ? set.rows : set.columns;
         return kernel(ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
                       &out_buf.buf, &slice_buf);
     };
