@@ -278,7 +278,6 @@ private:
         if (get_target().has_gpu_feature()) return range_keys_along_rows_gpu(inner, depth, outer);
         const Type t = value_type;
         const bool flushes = simd_flushes_subnormals(get_target(), t);
-        const int natural_float = get_target().natural_vector_size(t);
         const int lanes = lanes_along_rows();
         const int max_seg = kTaskElements;
         Expr seg_len = min(max_seg, (inner / lanes) * lanes);
@@ -331,7 +330,6 @@ private:
         keys.compute_root();
 
         Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
-        const int natural = get_target().natural_vector_size(Int(t.bits()));
         Var it("it");
         // One buffer of kItemsPerBatch for all batches (a batch's items are consecutive and
         // batches advance through memory): allocated once per call, whatever the tensor's size.
@@ -344,7 +342,6 @@ private:
             .split(item, it, item, max(1, kTaskElements / seg_len), TailStrategy::GuardWithIf)
             .parallel(it);
         schedule_lane_reduction(lane_keys, lane_range, u, j, LoopLevel(seg_keys, item));
-        (void)natural_float;
         return keys;
     }
 
