@@ -243,7 +243,8 @@ private:
         return Tuple(key_of_constant(t, INFINITY), key_of_constant(t, -INFINITY));
     }
 
-    // The exact range of the values a reduction over r feeds `acc` (a Func of `vars`), as the
+    // The exact range of the values `value` (an expression of a reduction's RDom) feeds `acc` (a Func
+    // of `vars`, defined here with that reduction as its update), as the
     // ordered keys of its min and max (NaN skipped, -0 below +0), in four quantities that each cost
     // one SIMD instruction per vector (x86: vminps, vmaxps, vpminsd, vpminud), where the keys of
     // every element cost eight: the float min and max, as selects that a NaN element loses, and the

@@ -51,21 +51,15 @@ Status check_view(const TensorView<T> &t, const char *name, int64_t *count) {
     if (!t.shape.valid()) {
         return Status::InvalidArgument(std::string(name) + " has rank above " + std::to_string(Shape::kMaxRank));
     }
-    // One pass over the dimensions (this runs for every tensor of every call).
-    int64_t n = 1;
-    bool negative = false, zero = false, overflow = false;
+    // num_elements() is 0 for any shape with a zero dimension, negative ones included.
     for (int i = 0; i < t.shape.rank(); ++i) {
-        const int64_t d = t.shape[i];
-        negative |= d < 0;
-        zero |= d == 0;
-        overflow |= __builtin_mul_overflow(n, d, &n);
+        if (t.shape[i] < 0) {
+            return Status::InvalidArgument(std::string(name) + " has a negative dimension: " + t.shape.DebugString());
+        }
     }
-    if (negative) {
-        return Status::InvalidArgument(std::string(name) + " has a negative dimension: " + t.shape.DebugString());
-    }
-    if (overflow && !zero)
+    *count = t.shape.num_elements();
+    if (*count < 0)
         return Status::InvalidArgument(std::string(name) + " has too many elements: " + t.shape.DebugString());
-    *count = zero ? 0 : n;
     if (*count > 0 && t.data == nullptr) return Status::InvalidArgument(std::string(name) + " data is null");
     return Status::Ok();
 }
@@ -345,6 +339,15 @@ Status kernel_status(int rc, const runtime::CallContext &ctx, DeviceKind kind) {
     return Status::Internal("Halide kernel failed (" + std::to_string(rc) + "): " + what);
 }
 
+// Runs a host kernel, `run(ctx)`, with a context that collects Halide's error message. On the host
+// the kernels read and write the caller's memory: nothing to stage or wrap (a DeviceCall would cost
+// a small call as much as a tenth of its kernel).
+template <typename Run>
+Status run_on_host(const Run &run) {
+    runtime::CallContext ctx;
+    return kernel_status(run(&ctx), ctx, DeviceKind::kHost);
+}
+
 // The Halide side of one call on a device: wraps the caller's device pointers, moves the
 // small host-memory tables (ranges in, slice ranges out) to and from the device, and releases
 // what it allocated.
@@ -378,7 +381,6 @@ public:
     // A buffer in host memory (the ranges, the slice ranges; every tensor on OpenCL). An output
     // comes back to host memory only when `wanted`. On CUDA it gets its device memory in ready().
     Status host_table(halide_buffer_t *buf, bool is_output, bool wanted = true) {
-        if (device_.kind == DeviceKind::kHost) return Status::Ok();
 #if QDQ_HAS_CUDA
         if (device_.kind == DeviceKind::kCuda) {
             tables_[num_tables_++] = Table{buf, buf->host, buf->size_in_bytes(), 0, is_output, is_output && wanted};
@@ -634,11 +636,11 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     if (table) {
         const View3 no_elements{0, view.depth, 1};
         HalideBuffer3<T> none_in(dummy, no_elements), none_out(dummy, no_elements);
-        runtime::CallContext host;
-        const int rc = kernels<T>(DeviceKind::kHost)
-                           .given(&host, options.num_bits, options.signed_input, options.narrow_range, round_mode,
-                                  &none_in.buf, &min_buf.buf, &max_buf.buf, &none_out.buf, &slice_buf);
-        QDQ_RETURN_IF_ERROR(kernel_status(rc, host, DeviceKind::kHost));
+        QDQ_RETURN_IF_ERROR(run_on_host([&](runtime::CallContext *ctx) {
+            return kernels<T>(DeviceKind::kHost)
+                .given(ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &none_in.buf,
+                       &min_buf.buf, &max_buf.buf, &none_out.buf, &slice_buf);
+        }));
     }
 
     const KernelSet &set = kernels<T>(where.kind);
@@ -659,10 +661,7 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
                       &out_buf.buf, &slice_buf);
     };
     if (where.kind == DeviceKind::kHost) {
-        // The kernels read and write the caller's memory: nothing to stage or wrap (a DeviceCall
-        // costs a small call as much as a tenth of its kernel).
-        runtime::CallContext ctx;
-        QDQ_RETURN_IF_ERROR(kernel_status(run(&ctx), ctx, where.kind));
+        QDQ_RETURN_IF_ERROR(run_on_host(run));
     } else {
         DeviceCall call(where);
         QDQ_RETURN_IF_ERROR(call.tensor(&in_buf.buf, false));
@@ -762,10 +761,11 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
         HalideBuffer1<T> min_buf(input_min.data, view.depth), max_buf(input_max.data, view.depth);
         const KernelSet &set = kernels<T>(device.kind);
         const GradientKernel kernel = unchecked(device.kind, view) ? set.gradient_unchecked : set.gradient;
-        if (device.kind == DeviceKind::kHost) {  // as in forward(): no DeviceCall
-            runtime::CallContext ctx;
-            const int rc = kernel(&ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
-            QDQ_RETURN_IF_ERROR(kernel_status(rc, ctx, device.kind));
+        auto run = [&](runtime::CallContext *ctx) {
+            return kernel(ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
+        };
+        if (device.kind == DeviceKind::kHost) {
+            QDQ_RETURN_IF_ERROR(run_on_host(run));
         } else {
             DeviceCall call(device);
             QDQ_RETURN_IF_ERROR(call.tensor(&g_buf.buf, false));
@@ -774,8 +774,7 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
             QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
             QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
             QDQ_RETURN_IF_ERROR(call.ready());
-            const int rc = kernel(&call.ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
-            QDQ_RETURN_IF_ERROR(call.finish(rc));
+            QDQ_RETURN_IF_ERROR(call.finish(run(&call.ctx)));
         }
     }
     // No learned-range gradient in TF: both are zeros shaped like input_min.

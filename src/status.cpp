@@ -21,15 +21,16 @@ std::string Status::ToString() const {
 }
 
 int64_t Shape::num_elements() const {
+    // One pass (every call asks this of every tensor): a zero dimension makes the product 0 whatever
+    // the others are; otherwise a negative dimension or an overflow makes it -1.
     int64_t n = 1;
+    bool zero = false, invalid = false;
     for (int i = 0; i < rank_; ++i) {
-        if (dims_[static_cast<size_t>(i)] == 0) return 0;
+        const int64_t d = dims_[static_cast<size_t>(i)];
+        zero |= d == 0;
+        invalid |= d < 0 || __builtin_mul_overflow(n, d, &n);
     }
-    for (int i = 0; i < rank_; ++i) {
-        int64_t d = dims_[static_cast<size_t>(i)];
-        if (d < 0 || __builtin_mul_overflow(n, d, &n)) return -1;
-    }
-    return n;
+    return zero ? 0 : invalid ? -1 : n;
 }
 
 std::string Shape::DebugString() const {
