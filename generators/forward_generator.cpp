@@ -149,9 +149,10 @@ public:
             Expr y = clamp ? clamp_like_eigen(x, ranges(c, 0), ranges(c, 1), get_target(), flushes) : x;
             Expr scaled = separately_rounded_product(y, ranges(c, 2), get_target());
             Expr half_up_input = scaled + cast(t, Expr(0.5));
-            Expr rounded = native_rounding()
-                               ? select(round_mode == 0, round(scaled), floor(half_up_input))
-                               : select(round_mode == 0, round_half_to_even(scaled), floor_exact(half_up_input));
+            Expr rounded =
+                native_rounding()
+                    ? select(round_mode == 0, native_round(scaled, "roundeven"), native_round(half_up_input, "floor"))
+                    : select(round_mode == 0, round_half_to_even(scaled), floor_exact(half_up_input));
             return rounded * ranges(c, 3);
         };
         Expr x = (*input)(v.x, v.c, v.o);
@@ -218,6 +219,17 @@ private:
         if (target.has_gpu_feature()) return true;
         if (target.arch == Target::X86) return target.has_feature(Target::SSE41);
         return target.arch == Target::ARM && target.bits == 64;
+    }
+
+    // round (half to even) or floor of x in one instruction where native_rounding() holds. On
+    // CPUs, as LLVM's own intrinsics, which Halide widens to the vector: Halide 21's x86 table rounds
+    // at most 8 floats at a time, so on AVX-512 its round() was two vroundps ymm plus an extract
+    // and an insert, where llvm.roundeven.v16f32 is one vrndscaleps zmm (and the same instructions
+    // as before on SSE4.1, AVX2 and AArch64).
+    Expr native_round(Expr x, const std::string &op) const {
+        if (get_target().has_gpu_feature()) return op == "floor" ? floor(x) : round(x);
+        const std::string name = "llvm." + op + (x.type().bits() == 64 ? ".f64" : ".f32");
+        return Internal::Call::make(x.type(), name, {x}, Internal::Call::PureExtern);
     }
 
     // numeric_limits<T>::max(), TF's "no constraint" scale. (Halide's Type::max() is +inf for

@@ -298,10 +298,12 @@ bool small_computed(DeviceKind kind, const View3 &view) {
 }
 
 // The range-given forward kernel to run. On a CPU that executes 512-bit operations as two 256-bit
-// halves (AMD Zen 4), the AVX2 build is faster than the AVX-512 build in cache (Halide 21 also
-// splits a 512-bit round into two 256-bit ones plus an extract and an insert; float32 1.1-1.3x,
-// float64 1.03-1.15x), and no slower from memory, for rows of 16 elements and more. Shorter rows
-// (the last axis among them) keep AVX-512: its schedules there measured as fast or faster.
+// halves (AMD Zen 4), the AVX2 build is as fast as the AVX-512 build in cache and faster from
+// memory out of place (1 thread, 2^16-2^22: 4-36%; in place AVX-512 is 3-13% ahead), for rows of 16
+// elements and more. (First measured when Halide's 512-bit round was two 256-bit ones plus an
+// extract and an insert; rechecked with the one-instruction round, see native_round in the forward
+// generator.) Shorter rows (the last axis among them) keep AVX-512: its schedules there measured
+// as fast or faster.
 // Only without a set_max_isa cap, so that every variant stays testable. Small calls take that
 // variant's unchecked build.
 template <typename T>
