@@ -254,6 +254,15 @@ private:
         const Type t = value_type;
         return Tuple(key_of_constant(t, INFINITY), key_of_constant(t, -INFINITY));
     }
+    // One step of a key reduction: the keys `acc` (min, max) with those of an element `value`...
+    Tuple keys_with_value(FuncRef acc, Expr value) {
+        return Tuple(min(acc[0], min_key(value)), max(acc[1], max_key(value)));
+    }
+    // ... or with a partial result's keys.
+    Tuple keys_with_keys(FuncRef acc, Expr min_key_part, Expr max_key_part) {
+        return Tuple(min(acc[0], min_key_part), max(acc[1], max_key_part));
+    }
+    Tuple keys_with_keys(FuncRef acc, FuncRef part) { return keys_with_keys(acc, part[0], part[1]); }
 
     // The exact range of the values `value` (an expression of a reduction's RDom) feeds `acc` (a Func
     // of `vars`, defined here with that reduction as its update), as the
@@ -308,8 +317,7 @@ private:
         Func lane_range("lane_range");  // (u, item); not where SIMD flushes subnormals
         if (flushes) {
             lane_keys(u, item) = identity_keys();
-            lane_keys(u, item) =
-                Tuple(min(lane_keys(u, item)[0], min_key(value)), max(lane_keys(u, item)[1], max_key(value)));
+            lane_keys(u, item) = keys_with_value(lane_keys(u, item), value);
         } else {
             lane_keys = keys_of_float_range(lane_range, value, {u, item});
         }
@@ -317,8 +325,7 @@ private:
         Func seg_keys("seg_keys");  // (item)
         RDom ru(0, lanes, "ru");
         seg_keys(item) = identity_keys();
-        seg_keys(item) =
-            Tuple(min(seg_keys(item)[0], lane_keys(ru, item)[0]), max(seg_keys(item)[1], lane_keys(ru, item)[1]));
+        seg_keys(item) = keys_with_keys(seg_keys(item), lane_keys(ru, item));
         Func partials("partials");  // (s, c, o): the keys of segment s of row (c, o)
         partials(s, v.c, v.o) = seg_keys(s + num_segs * (v.c + depth * v.o));
 
@@ -339,7 +346,7 @@ private:
         Expr s_b = min(rb[3] * bs + rb.x, num_segs - 1);
         Expr c_b = min(rb[4] * bc + rb.y, depth - 1), o_b = min(rb[5] * bo + rb.z, outer - 1);
         keys(v.c) = identity_keys();
-        keys(c_b) = Tuple(min(keys(c_b)[0], partials(s_b, c_b, o_b)[0]), max(keys(c_b)[1], partials(s_b, c_b, o_b)[1]));
+        keys(c_b) = keys_with_keys(keys(c_b), partials(s_b, c_b, o_b));
         keys.compute_root();
 
         Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
@@ -404,14 +411,14 @@ private:
         Func lane_keys("lane_keys"), lane_range("lane_range");  // (u)
         if (simd_flushes_subnormals(get_target(), value_type)) {
             lane_keys(u) = identity_keys();
-            lane_keys(u) = Tuple(min(lane_keys(u)[0], min_key(value)), max(lane_keys(u)[1], max_key(value)));
+            lane_keys(u) = keys_with_value(lane_keys(u), value);
         } else {
             lane_keys = keys_of_float_range(lane_range, value, {u});
         }
         Func keys("range_keys");  // (c), c = 0 only
         RDom ru(0, lanes, "ru");
         keys(v.c) = identity_keys();
-        keys(v.c) = Tuple(min(keys(v.c)[0], lane_keys(ru)[0]), max(keys(v.c)[1], lane_keys(ru)[1]));
+        keys(v.c) = keys_with_keys(keys(v.c), lane_keys(ru));
         keys.compute_root();
         keys.update().atomic().vectorize(ru);
         schedule_lane_reduction(lane_keys, lane_range, u, j, LoopLevel(keys, v.c));
@@ -446,8 +453,7 @@ private:
         Expr offset = min((j.y * kGpuUnroll + j.x) * lanes + u, seg_len - 1);
         Expr value = (*input)(start + offset, c_of, o_of);
         lane_keys(u, item) = identity_keys();
-        lane_keys(u, item) =
-            Tuple(min(lane_keys(u, item)[0], min_key(value)), max(lane_keys(u, item)[1], max_key(value)));
+        lane_keys(u, item) = keys_with_value(lane_keys(u, item), value);
         Func seg_keys = fold_threads_gpu(lane_keys, u, "seg_keys");
         lane_keys.update().unroll(j.x);
 
@@ -478,8 +484,7 @@ private:
         Expr row = clamp(b * rows_per_block + r.y, 0, max(outer - 1, 0));
         Expr value = (*input)(r.x, v.c, row);
         block_keys(v.c, b) = identity_keys();
-        block_keys(v.c, b) =
-            Tuple(min(block_keys(v.c, b)[0], min_key(value)), max(block_keys(v.c, b)[1], max_key(value)));
+        block_keys(v.c, b) = keys_with_value(block_keys(v.c, b), value);
 
         Var co("co"), ci("ci"), task("task");
         block_keys.compute_root();
@@ -522,13 +527,11 @@ private:
         Expr lane_value =
             (*input)(min(rl.x * lanes, inner - lanes) + u, v.c, clamp(b * rows_per_block + rl.y, 0, max(outer - 1, 0)));
         lane_keys(u, v.c, b) = identity_keys();
-        lane_keys(u, v.c, b) =
-            Tuple(min(lane_keys(u, v.c, b)[0], min_key(lane_value)), max(lane_keys(u, v.c, b)[1], max_key(lane_value)));
+        lane_keys(u, v.c, b) = keys_with_value(lane_keys(u, v.c, b), lane_value);
         Func row_keys("row_keys");  // (c, b)
         RDom ru(0, lanes, "ru");
         row_keys(v.c, b) = identity_keys();
-        row_keys(v.c, b) = Tuple(min(row_keys(v.c, b)[0], lane_keys(ru, v.c, b)[0]),
-                                 max(row_keys(v.c, b)[1], lane_keys(ru, v.c, b)[1]));
+        row_keys(v.c, b) = keys_with_keys(row_keys(v.c, b), lane_keys(ru, v.c, b));
         row_keys.compute_root().vectorize(v.c, natural, TailStrategy::GuardWithIf);
         lane_keys.compute_at(row_keys, v.c);
         // Tasks of about kTaskElements: chunks of channels of a block of rows.
@@ -562,8 +565,7 @@ private:
         Expr chunk_channel = max(min(cc * chunk_lanes + u, depth - 1), cc * chunk_lanes);
         Expr chunk_value = (*input)(rr.x, chunk_channel, clamp(b * rows_per_block + rr.y, 0, max(outer - 1, 0)));
         chunk_keys(u, cc, b) = identity_keys();
-        chunk_keys(u, cc, b) = Tuple(min(chunk_keys(u, cc, b)[0], min_key(chunk_value)),
-                                     max(chunk_keys(u, cc, b)[1], max_key(chunk_value)));
+        chunk_keys(u, cc, b) = keys_with_value(chunk_keys(u, cc, b), chunk_value);
         Func last_axis_keys("last_axis_keys");  // (c, b)
         last_axis_keys(v.c, b) = chunk_keys(v.c % chunk_lanes, v.c / chunk_lanes, b);
         Var cl("cl");
@@ -585,7 +587,7 @@ private:
                           block_keys(v.c, rb)[i]);
         };
         keys(v.c) = identity_keys();
-        keys(v.c) = Tuple(min(keys(v.c)[0], part(0)), max(keys(v.c)[1], part(1)));
+        keys(v.c) = keys_with_keys(keys(v.c), part(0), part(1));
         keys.compute_root().vectorize(v.c, natural, TailStrategy::GuardWithIf);
         keys.update().vectorize(v.c, natural, TailStrategy::GuardWithIf);
         // One branch per call, so that only the partial keys it uses are computed.
@@ -613,8 +615,7 @@ private:
         Expr row = min(b * rows_per_block + r.z * kGpuUnroll + r.x, outer - 1);
         Expr value = (*input)(r.y, v.c, row);
         block_keys(v.c, b) = identity_keys();
-        block_keys(v.c, b) =
-            Tuple(min(block_keys(v.c, b)[0], min_key(value)), max(block_keys(v.c, b)[1], max_key(value)));
+        block_keys(v.c, b) = keys_with_value(block_keys(v.c, b), value);
         // Computed per thread inside one kernel (at the root, its two stages were two launches).
         Func block_out("block_keys_out");
         block_out(v.c, b) = block_keys(v.c, b);
@@ -639,7 +640,7 @@ private:
         Expr item = min((j.y * kGpuUnroll + j.x) * kGpuThreads + u, items - 1);
         FuncRef part = partials(item % num_parts, v.c, item / num_parts);
         thread_keys(u, v.c) = identity_keys();
-        thread_keys(u, v.c) = Tuple(min(thread_keys(u, v.c)[0], part[0]), max(thread_keys(u, v.c)[1], part[1]));
+        thread_keys(u, v.c) = keys_with_keys(thread_keys(u, v.c), part);
         // Computed in the slice_ranges kernel, one block per channel: a launch fewer.
         Func keys = fold_threads_gpu(thread_keys, u, "range_keys", true);
         thread_keys.update().unroll(j.x);
@@ -657,12 +658,11 @@ private:
         Func warp_keys(name + "_warps");  // (w, i)
         RDom r(0, kGpuThreads / 32, name + "_r");
         warp_keys(w, i) = identity_keys();
-        warp_keys(w, i) = Tuple(min(warp_keys(w, i)[0], per_thread(w + 32 * r, i)[0]),
-                                max(warp_keys(w, i)[1], per_thread(w + 32 * r, i)[1]));
+        warp_keys(w, i) = keys_with_keys(warp_keys(w, i), per_thread(w + 32 * r, i));
         Func total(name + "_total");  // (i)
         RDom rw(0, 32, name + "_rw");
         total(i) = identity_keys();
-        total(i) = Tuple(min(total(i)[0], warp_keys(rw, i)[0]), max(total(i)[1], warp_keys(rw, i)[1]));
+        total(i) = keys_with_keys(total(i), warp_keys(rw, i));
         Func result = total;
         LoopLevel at(Func(*slice_ranges), v.c);
         if (!in_slice_ranges) {
