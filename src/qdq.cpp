@@ -493,6 +493,17 @@ private:
     uint64_t block_ = 0;  // CUDA: the call's block of the pool
 };
 
+// Runs a kernel, `run(ctx)`, on `device`: on the host directly (run_on_host); on a device through a
+// DeviceCall, once `stage(call)` has wrapped the call's tensors and tables.
+template <typename Stage, typename Run>
+Status run_kernel(const Device &device, const Stage &stage, const Run &run) {
+    if (device.kind == DeviceKind::kHost) return run_on_host(run);
+    DeviceCall call(device);
+    QDQ_RETURN_IF_ERROR(stage(call));
+    QDQ_RETURN_IF_ERROR(call.ready());
+    return call.finish(run(&call.ctx));
+}
+
 template <typename T>
 Status check_slice_view(const TensorView<T> &t, const char *name, int64_t depth) {
     if (t.data == nullptr && depth > 0) return Status::Ok();  // not wanted
@@ -663,24 +674,18 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
         return kernel(ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
                       &out_buf.buf, &slice_buf);
     };
-    if (where.kind == DeviceKind::kHost) {
-        QDQ_RETURN_IF_ERROR(run_on_host(run));
-    } else {
-        DeviceCall call(where);
+    auto stage = [&](DeviceCall &call) -> Status {
         QDQ_RETURN_IF_ERROR(call.tensor(&in_buf.buf, false));
         QDQ_RETURN_IF_ERROR(call.tensor(&out_buf.buf, true));
-        if (table) {
-            QDQ_RETURN_IF_ERROR(call.host_table(&slice_buf, false));
-        } else {
-            QDQ_RETURN_IF_ERROR(call.host_table(&slice_buf, true, ranges_used != nullptr));
-            if (options.range_given) {
-                QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
-                QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
-            }
+        if (table) return call.host_table(&slice_buf, false);
+        QDQ_RETURN_IF_ERROR(call.host_table(&slice_buf, true, ranges_used != nullptr));
+        if (options.range_given) {
+            QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
+            QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
         }
-        QDQ_RETURN_IF_ERROR(call.ready());
-        QDQ_RETURN_IF_ERROR(call.finish(run(&call.ctx)));
-    }
+        return Status::Ok();
+    };
+    QDQ_RETURN_IF_ERROR(run_kernel(where, stage, run));
 
     if (ranges_used) {
         TensorView<T> *dest[4] = {&ranges_used->min, &ranges_used->max, &ranges_used->scale,
@@ -767,18 +772,14 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
         auto run = [&](runtime::CallContext *ctx) {
             return kernel(ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
         };
-        if (device.kind == DeviceKind::kHost) {
-            QDQ_RETURN_IF_ERROR(run_on_host(run));
-        } else {
-            DeviceCall call(device);
+        auto stage = [&](DeviceCall &call) -> Status {
             QDQ_RETURN_IF_ERROR(call.tensor(&g_buf.buf, false));
             QDQ_RETURN_IF_ERROR(call.tensor(&in_buf.buf, false));
             QDQ_RETURN_IF_ERROR(call.tensor(&out_buf.buf, true));
             QDQ_RETURN_IF_ERROR(call.host_table(&min_buf.buf, false));
-            QDQ_RETURN_IF_ERROR(call.host_table(&max_buf.buf, false));
-            QDQ_RETURN_IF_ERROR(call.ready());
-            QDQ_RETURN_IF_ERROR(call.finish(run(&call.ctx)));
-        }
+            return call.host_table(&max_buf.buf, false);
+        };
+        QDQ_RETURN_IF_ERROR(run_kernel(device, stage, run));
     }
     // No learned-range gradient in TF: both are zeros shaped like input_min.
     if (input_min_backprop.data) std::fill_n(input_min_backprop.data, nmin, T(0));
