@@ -194,8 +194,8 @@ public:
             schedule_elementwise_gpu(even, v, inner, depth, t, get_target());
             schedule_elementwise_gpu(Func(*output), v, inner, depth, t, get_target());
         } else {
-            schedule_elementwise_cpu(even, v, inner, depth, outer, t, get_target(), 4);
-            schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, t, get_target(), 4);
+            schedule_elementwise_cpu(even, v, inner, depth, outer, t, get_target(), 4, true);
+            schedule_elementwise_cpu(Func(*output), v, inner, depth, outer, t, get_target(), 4, true);
         }
     }
 
@@ -349,7 +349,7 @@ private:
         keys(c_b) = keys_with_keys(keys(c_b), partials(s_b, c_b, o_b));
         keys.compute_root();
 
-        Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
+        Expr big = splits_over_threads(cast<int64_t>(inner) * depth * outer, depth, true);
         Var it("it");
         // One buffer of kItemsPerBatch for all batches (a batch's items are consecutive and
         // batches advance through memory): allocated once per call, whatever the tensor's size.
@@ -489,7 +489,7 @@ private:
         Var co("co"), ci("ci"), task("task");
         block_keys.compute_root();
         const int natural = get_target().natural_vector_size(Int(t.bits()));
-        Expr big = cast<int64_t>(inner) * depth * outer >= kParallelThreshold;
+        Expr big = splits_over_threads(cast<int64_t>(inner) * depth * outer, depth, true);
         block_keys.vectorize(v.c, natural, TailStrategy::GuardWithIf);
         // inner == 1 (the last axis) and inner == 2, 4 get their own branches: with the row
         // length a constant, a vector of channels is one dense load (plus a shuffle for 2 and 4:

@@ -57,7 +57,7 @@ public:
         if (get_target().has_gpu_feature()) {
             schedule_elementwise_gpu(Func(*input_backprop), v, inner, depth, t, get_target());
         } else {
-            schedule_elementwise_cpu(Func(*input_backprop), v, inner, depth, outer, t, get_target(), 2);
+            schedule_elementwise_cpu(Func(*input_backprop), v, inner, depth, outer, t, get_target(), 2, false);
         }
     }
 };

@@ -13,6 +13,7 @@ namespace qdq_gen {
 
 using namespace Halide;
 using qdq_contract::kGpuThreads;
+using qdq_contract::kParallelSliceElements;
 using qdq_contract::kParallelThreshold;
 
 // Every kernel sees its tensor as the row-major view [outer, depth, inner] of TF's
@@ -42,6 +43,14 @@ void require_same_shape(B &buf, const R &ref) {
 
 // Elements handed to one parallel task.
 constexpr int kTaskElements = 1 << 15;
+
+// qdq_contract::runs_on_one_thread, negated, in Halide: whether a CPU kernel's loops split over
+// threads. forward: the per-slice values are computed by the call itself.
+inline Expr splits_over_threads(Expr total, Expr depth, bool forward) {
+    Expr big = total >= kParallelThreshold;
+    if (!forward) return big;
+    return big && (total >= 2 * kParallelThreshold || cast<int64_t>(depth) * kParallelSliceElements <= total);
+}
 
 // Last-axis schedules (see schedule_elementwise_cpu): rows of a tile for short rows, channels of
 // a block for long ones.
@@ -191,13 +200,14 @@ inline std::vector<VarOrRVar> vectorize_in_registers(Stage s, Var lanes, int w, 
 }
 
 // CPU schedule of an element-wise output of type t over the (x, c, o) view, which reads
-// row_parameters per-channel values for each row.
+// row_parameters per-channel values for each row. parameters_written_by_call: those values are
+// computed by the same call just before the elements (the forward's slice ranges).
 inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner, Expr depth, Expr outer, Type t,
-                                     const Target &target, int row_parameters) {
+                                     const Target &target, int row_parameters, bool parameters_written_by_call) {
     const int natural = target.natural_vector_size(t);  // lanes of one vector register
     const int vec = natural * 2;                        // two registers per iteration hide load latency
     Expr total = cast<int64_t>(inner) * depth * outer;
-    Expr big = total >= kParallelThreshold;
+    Expr big = splits_over_threads(total, depth, parameters_written_by_call);
     Var xo("xo"), xi("xi"), xc("xc"), task("task"), co("co"), xl("xl");
 
     // Rows of at least kTaskElements (per-tensor, first axes): parallel over chunks of

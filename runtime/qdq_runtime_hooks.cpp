@@ -1,6 +1,7 @@
 #include "qdq_runtime_hooks.h"
 
 #include "qdq_kernels.h"  // generated: says which GPU back ends are compiled in
+#include "qdq_thread_pool.h"
 
 #include <HalideRuntime.h>
 #if QDQ_HAS_CUDA
@@ -224,62 +225,6 @@ int get_cuda_stream(void *user_context, void *, void **stream) {
 }
 #endif
 
-// ---- Threads. Halide's pool spawns workers up to halide_set_num_threads, but once a worker
-// exists every parallel loop may use it: lowering the count later changed nothing (a "1 thread"
-// call ran on two). So qdq caps each parallel loop itself: with a cap of k below the loop's task
-// count, the loop becomes k tasks, each running a contiguous block of the original ones; a cap of
-// 1 runs the loop on the calling thread.
-std::atomic<int> thread_cap{0};  // qdq::set_num_threads; 0: one per core
-
-// The tasks running at this moment, and the most seen at once since the last reset.
-std::atomic<int> tasks_running{0}, tasks_running_peak{0};
-
-int run_counted(void *user_context, halide_task_t f, int idx, uint8_t *closure) {
-    const int now = tasks_running.fetch_add(1) + 1;
-    int peak = tasks_running_peak.load();
-    while (now > peak && !tasks_running_peak.compare_exchange_weak(peak, now)) {
-    }
-    const int rc = f(user_context, idx, closure);
-    tasks_running.fetch_sub(1);
-    return rc;
-}
-
-struct CappedLoop {
-    halide_task_t f;
-    uint8_t *closure;
-    int min, size, parts;
-};
-
-// Block `part` of a capped loop: tasks [size * part / parts, size * (part + 1) / parts).
-int run_block(void *user_context, int part, uint8_t *closure) {
-    const auto *loop = reinterpret_cast<const CappedLoop *>(closure);
-    const int64_t begin = int64_t{loop->size} * part / loop->parts;
-    const int64_t end = int64_t{loop->size} * (part + 1) / loop->parts;
-    for (int64_t i = begin; i < end; ++i) {
-        if (int rc = run_counted(user_context, loop->f, loop->min + static_cast<int>(i), loop->closure); rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
-int counted_task(void *user_context, int part, uint8_t *closure) {
-    const auto *loop = reinterpret_cast<const CappedLoop *>(closure);
-    return run_counted(user_context, loop->f, loop->min + part, loop->closure);
-}
-
-int capped_do_par_for(void *user_context, halide_task_t f, int min, int size, uint8_t *closure) {
-    const int cap = thread_cap.load(std::memory_order_relaxed);
-    CappedLoop loop{f, closure, min, size, cap};
-    if (cap == 1 || size <= 1) {
-        loop.parts = 1;
-        return run_block(user_context, 0, reinterpret_cast<uint8_t *>(&loop));
-    }
-    if (cap == 0 || size <= cap) {
-        return halide_default_do_par_for(user_context, counted_task, 0, size, reinterpret_cast<uint8_t *>(&loop));
-    }
-    return halide_default_do_par_for(user_context, run_block, 0, cap, reinterpret_cast<uint8_t *>(&loop));
-}
-
 }  // namespace
 
 void install_hooks() {
@@ -288,7 +233,7 @@ void install_hooks() {
         halide_set_error_handler(error_handler);
         halide_set_custom_malloc(halide_scratch_malloc);
         halide_set_custom_free(halide_scratch_free);
-        halide_set_custom_do_par_for(capped_do_par_for);
+        halide_set_custom_do_par_for(pool_do_par_for);
         // Device staging buffers (host-memory ranges) come from a cache, not cuMemAlloc/cuMemFree
         // per call.
         halide_reuse_device_allocations(nullptr, true);
@@ -372,15 +317,6 @@ int best_isa_level() {
 #else
     return 0;
 #endif
-}
-
-void set_num_threads(int n) {
-    thread_cap.store(n < 0 ? 0 : n);
-    halide_set_num_threads(n);  // how many workers the pool spawns (0: one per core)
-}
-
-int task_concurrency_peak(bool reset) {
-    return reset ? tasks_running_peak.exchange(0) : tasks_running_peak.load();
 }
 
 bool splits_512_bit_vectors() {

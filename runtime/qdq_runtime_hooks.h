@@ -15,6 +15,9 @@ struct CallContext {
     std::string error;
     void *cuda_context = nullptr;  // CUcontext; null: current, else device 0's primary context
     void *cuda_stream = nullptr;   // CUstream; null: the legacy default stream
+    // Host calls: the bytes of the distinct tensors the kernel reads and writes, by which qdq's
+    // thread pool places the tasks (qdq_thread_pool.cpp).
+    int64_t working_set_bytes = 0;
 };
 
 // Installs the hooks once; cheap to call on every API call.
@@ -28,6 +31,7 @@ int isa_cap();
 int best_isa_level();
 
 // The most threads a kernel call may run on at once (qdq::set_num_threads; 0: one per core).
+// Kept by qdq's thread pool (qdq_thread_pool.cpp).
 void set_num_threads(int n);
 // The most tasks of parallel loops seen running at once since the last reset (for tests).
 int task_concurrency_peak(bool reset);

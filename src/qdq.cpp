@@ -283,18 +283,21 @@ TableKernel table_kernel(DeviceKind kind) {
 }
 
 // Whether a call runs the kernels built without Halide's run-time checks (no_asserts): host calls
-// below the parallel threshold. Those checks verify the buffers' types, shapes and strides, which
-// src/ builds itself from views it has validated, and the results of allocations and parallel
-// loops, of which the range-given forward and the gradient have none on one thread. Below the
-// threshold they cost as much as the elements (some 75 ns of a 170 ns kernel at 1024 elements).
-bool unchecked(DeviceKind kind, const View3 &view) {
-    return kind == DeviceKind::kHost && view.inner * view.depth * view.outer < qdq_contract::kParallelThreshold;
+// that run on one thread (qdq_contract::runs_on_one_thread). Those checks verify the buffers'
+// types, shapes and strides, which src/ builds itself from views it has validated, and the results
+// of allocations and parallel loops, of which the range-given forward and the gradient have none
+// on one thread. In small calls they cost as much as the elements (some 75 ns of a 170 ns kernel
+// at 1024 elements).
+bool unchecked(DeviceKind kind, const View3 &view, bool forward) {
+    return kind == DeviceKind::kHost &&
+           qdq_contract::runs_on_one_thread(view.inner * view.depth * view.outer, view.depth, forward);
 }
 
-// Whether a range-computed call runs the "small" kernel: on the host, one tensor-wide slice below
-// the parallel threshold (the kernel assumes both, unchecked), long enough for its lanes.
+// Whether a range-computed call runs the "small" kernel: on the host, one tensor-wide slice on one
+// thread (the kernel assumes both, unchecked), long enough for its lanes.
 bool small_computed(DeviceKind kind, const View3 &view) {
-    return unchecked(kind, view) && view.depth == 1 && view.outer == 1 && view.inner >= qdq_contract::kSmallMinRow;
+    return unchecked(kind, view, true) && view.depth == 1 && view.outer == 1 &&
+           view.inner >= qdq_contract::kSmallMinRow;
 }
 
 // The range-given forward kernel to run. On a CPU that executes 512-bit operations as two 256-bit
@@ -313,7 +316,7 @@ GivenKernel given_kernel(const KernelSet &set, DeviceKind kind, const View3 &vie
         kind == DeviceKind::kHost && runtime::isa_cap() == 0 && runtime::splits_512_bit_vectors() && view.inner >= 16
             ? host_kernels<T>(kAvx2)
             : set;
-    return unchecked(kind, view) ? chosen.given_unchecked : chosen.given;
+    return unchecked(kind, view, true) ? chosen.given_unchecked : chosen.given;
 }
 
 Status check_device(const Device &device) {
@@ -658,7 +661,9 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     }
 
     const KernelSet &set = kernels<T>(where.kind);
+    const int64_t tensor_bytes = view.inner * view.depth * view.outer * static_cast<int64_t>(sizeof(T));
     auto run = [&](runtime::CallContext *ctx) {
+        ctx->working_set_bytes = input.data == output.data ? tensor_bytes : 2 * tensor_bytes;
         if (table) {
             return table(ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
                          &slice_buf, &out_buf.buf);
@@ -768,8 +773,12 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
         HalideBuffer3<T> g_buf(gradients.data, view), in_buf(input.data, view), out_buf(input_backprop.data, view);
         HalideBuffer1<T> min_buf(input_min.data, view.depth), max_buf(input_max.data, view.depth);
         const KernelSet &set = kernels<T>(device.kind);
-        const GradientKernel kernel = unchecked(device.kind, view) ? set.gradient_unchecked : set.gradient;
+        const GradientKernel kernel = unchecked(device.kind, view, false) ? set.gradient_unchecked : set.gradient;
         auto run = [&](runtime::CallContext *ctx) {
+            const T *distinct[3] = {gradients.data, input.data, input_backprop.data};
+            const int64_t tensors =
+                1 + (distinct[1] != distinct[0]) + (distinct[2] != distinct[0] && distinct[2] != distinct[1]);
+            ctx->working_set_bytes = tensors * n * static_cast<int64_t>(sizeof(T));
             return kernel(ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
         };
         auto stage = [&](DeviceCall &call) -> Status {

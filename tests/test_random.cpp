@@ -222,8 +222,9 @@ TEST_CASE("random forward: large tensors around the parallel threshold, several 
 }
 
 TEST_CASE("set_num_threads caps the threads of a call, also after calls that used more") {
-    // Halide's pool keeps the workers it has spawned, and its own thread count only limits how
-    // many it spawns: qdq caps each parallel loop itself. 2^20 elements are 32 parallel tasks.
+    // qdq's pool keeps the workers it has spawned: each parallel loop takes at most the cap's
+    // number of them. 2^20 elements are 32 parallel tasks; the tensors (8-12 MiB) are dealt
+    // task by task, the 2^16-element calls below in fixed blocks (qdq_thread_pool.cpp).
     GlobalControlsGuard guard;
     const int64_t n = int64_t{1} << 20;
     Rng rng(77);
@@ -237,14 +238,17 @@ TEST_CASE("set_num_threads caps the threads of a call, also after calls that use
         qdq::QuantizeOptions given;
         given.range_given = true;
         qdq::QuantizeOptions computed;
-        REQUIRE(qdq::quantize_and_dequantize_v2({x.data(), {n}}, {&lo, {}}, {&hi, {}}, {y.data(), {n}}, given).ok());
-        results->insert(results->end(), y.begin(), y.end());
-        REQUIRE(qdq::quantize_and_dequantize_v2({x.data(), {n}}, {}, {}, {y.data(), {n}}, computed).ok());
-        results->insert(results->end(), y.begin(), y.end());
-        REQUIRE(qdq::quantize_and_dequantize_v2_grad({g.data(), {n}}, {x.data(), {n}}, {&lo, {}}, {&hi, {}},
-                                                     std::nullopt, {dx.data(), {n}})
-                    .ok());
-        results->insert(results->end(), dx.begin(), dx.end());
+        for (const int64_t m : {n, int64_t{1} << 16}) {
+            REQUIRE(
+                qdq::quantize_and_dequantize_v2({x.data(), {m}}, {&lo, {}}, {&hi, {}}, {y.data(), {m}}, given).ok());
+            results->insert(results->end(), y.begin(), y.begin() + m);
+            REQUIRE(qdq::quantize_and_dequantize_v2({x.data(), {m}}, {}, {}, {y.data(), {m}}, computed).ok());
+            results->insert(results->end(), y.begin(), y.begin() + m);
+            REQUIRE(qdq::quantize_and_dequantize_v2_grad({g.data(), {m}}, {x.data(), {m}}, {&lo, {}}, {&hi, {}},
+                                                         std::nullopt, {dx.data(), {m}})
+                        .ok());
+            results->insert(results->end(), dx.begin(), dx.begin() + m);
+        }
     };
     qdq::set_num_threads(0);
     std::vector<float> all_cores;

@@ -207,7 +207,11 @@ Status quantize_and_dequantize_v2_grad(const ConstTensorView<double> &gradients,
 // Runtime controls.
 
 // The most threads one call's kernels may run on at once (0 = one per core, the default), the
-// calling thread included; 1 runs them on the calling thread. Takes effect at the next call.
+// calling thread included; 1 runs them on the calling thread; never more than the cores this
+// process may run on. Takes effect at the next call. qdq's worker threads are started on first
+// use; after a call's parallel loop they spin for up to 50 us, so that a call following soon
+// starts at once, then sleep. A call made while another thread's call is using the workers
+// runs on its calling thread.
 void set_num_threads(int n);
 
 // Host scratch memory (per-slice ranges, the range reduction's partial results) is kept
