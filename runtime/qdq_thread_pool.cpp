@@ -114,10 +114,11 @@ public:
     // Runs the loop with at most `threads` participants, the calling thread included, its tasks
     // in fixed blocks or dealt one at a time.
     int run(void *user_context, halide_task_t f, int min, int size, uint8_t *closure, int threads, bool fixed_blocks) {
-        if (!owner_.try_lock()) return run_serially(user_context, f, min, size, closure);
+        // Busy (another thread's loop, or this thread's own: a loop inside a task): run it here.
+        if (busy_.exchange(true, std::memory_order_acquire)) return run_serially(user_context, f, min, size, closure);
         const int helpers = spawn_workers(std::min({threads, size, kMaxWorkers + 1}) - 1);
         if (helpers == 0) {
-            owner_.unlock();
+            busy_.store(false, std::memory_order_release);
             return run_serially(user_context, f, min, size, closure);
         }
         // The job's fields are written while the job is closed and no worker has joined it.
@@ -149,7 +150,7 @@ public:
         phase_.store(open + 1);
         wait_until([&] { return joined_.load() == 0; });
         const int rc = error_.load(std::memory_order_relaxed);
-        owner_.unlock();
+        busy_.store(false, std::memory_order_release);
         return rc;
     }
 
@@ -206,8 +207,8 @@ private:
         }
     }
 
-    std::mutex owner_;  // held by the thread whose loop runs on the pool
-    int spawned_ = 0;   // workers started (under owner_)
+    std::atomic<bool> busy_{false};  // set by the thread whose loop runs on the pool (its owner)
+    int spawned_ = 0;                // workers started (by owners)
 
     // The job: an odd phase_ is open. Fields written by the owner before it opens the job.
     std::atomic<uint64_t> phase_{0};
