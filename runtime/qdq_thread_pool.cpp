@@ -10,13 +10,14 @@
 // One loop runs on the pool at a time. A loop started while the pool is busy (another thread's
 // call, or a loop inside a task) runs on its calling thread: no call ever waits for another.
 //
-// Where the tasks run: a call whose tensors fit in the cores' caches (up to kCachedBytesPerThread
-// a thread, CallContext::working_set_bytes) gives each participant a contiguous block of the
-// tasks, the same block for the same loop on every call, so its data stays in one core's cache
-// from call to call; a participant out of tasks takes those left in the others' blocks. Larger
-// calls deal tasks one at a time to whoever asks first. Measured on 2 cores, float32, all A/B:
-// fixed blocks made 2^18-2^19 elements 20-50% faster than dealing (in place at 2^20, 4 MiB: 1.5-1.7x)
-// but 2^20 out of place (8 MiB) 7-16% slower, and 2^19 gradients (6 MiB) 20% slower.
+// Where the tasks run: a call whose tensors fit in the cores' L2 caches (up to one L2 a thread,
+// CallContext::working_set_bytes) gives each participant a contiguous block of the tasks, the same
+// block for the same loop on every call, so its data stays in one core's L2 from call to call; a
+// participant out of tasks takes those left in the others' blocks. Larger calls deal tasks one at
+// a time to whoever asks first. Measured on 2 cores with 2 MiB of L2 each (Intel Xeon), float32,
+// A/B: fixed blocks made 2^18-2^19 elements 20-50% faster than dealing (in place at 2^20, 2 MiB a
+// thread: 1.5-1.7x), but 2^20 out of place (4 MiB a thread) 7-16% slower, and 2^19 gradients
+// (3 MiB a thread) 20% slower.
 #include "qdq_thread_pool.h"
 
 #include "qdq_runtime_hooks.h"
@@ -30,6 +31,8 @@
 #include <system_error>
 #include <thread>
 
+#include <unistd.h>
+
 #if defined(__linux__)
 #include <pthread.h>
 #include <sched.h>
@@ -42,8 +45,8 @@ constexpr int kMaxWorkers = 255;
 // How long an idle worker spins for the next loop before it sleeps (and how long the calling
 // thread spins for its helpers' last tasks before it yields between checks).
 constexpr std::chrono::microseconds kSpinTime{50};
-// See above: calls moving up to this many bytes a thread run their tasks in fixed blocks.
-constexpr int64_t kCachedBytesPerThread = int64_t{2} << 20;
+// Where the L2 size cannot be read: 1 MiB, as on AMD Zen 4 and Intel server cores before 2023.
+constexpr int64_t kDefaultL2Bytes = int64_t{1} << 20;
 
 std::atomic<int> thread_cap{0};  // qdq::set_num_threads; 0: one per core
 
@@ -99,6 +102,15 @@ template <typename Done>
 void wait_until(const Done &done) {
     if (spin_until(done)) return;
     while (!done()) std::this_thread::yield();
+}
+
+// A core's L2 cache: calls moving up to this many bytes a thread run their tasks in fixed blocks.
+int64_t l2_bytes() {
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    const long bytes = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (bytes > 0) return bytes;
+#endif
+    return kDefaultL2Bytes;
 }
 
 int cores() {
@@ -262,7 +274,8 @@ int pool_do_par_for(void *user_context, halide_task_t f, int min, int size, uint
     Pool *p = pool();
     if (p == nullptr) return run_serially(user_context, f, min, size, closure);
     const auto *call = static_cast<const CallContext *>(user_context);
-    const bool fixed_blocks = call != nullptr && call->working_set_bytes <= kCachedBytesPerThread * threads;
+    static const int64_t kL2Bytes = l2_bytes();
+    const bool fixed_blocks = call != nullptr && call->working_set_bytes <= kL2Bytes * threads;
     return p->run(user_context, f, min, size, closure, threads, fixed_blocks);
 }
 
