@@ -53,7 +53,7 @@ std::atomic<int> thread_cap{0};  // qdq::set_num_threads; 0: one per core
 // The tasks running at this moment, and the most seen at once since the last reset.
 std::atomic<int> tasks_running{0}, tasks_running_peak{0};
 
-int run_counted(void *user_context, halide_task_t f, int idx, uint8_t *closure) {
+int run_counted(void *user_context, TaskFunction f, int idx, uint8_t *closure) {
     const int now = tasks_running.fetch_add(1) + 1;
     int peak = tasks_running_peak.load();
     while (now > peak && !tasks_running_peak.compare_exchange_weak(peak, now)) {
@@ -63,7 +63,7 @@ int run_counted(void *user_context, halide_task_t f, int idx, uint8_t *closure) 
     return rc;
 }
 
-int run_serially(void *user_context, halide_task_t f, int min, int size, uint8_t *closure) {
+int run_serially(void *user_context, TaskFunction f, int min, int size, uint8_t *closure) {
     for (int i = 0; i < size; ++i) {
         if (int rc = run_counted(user_context, f, min + i, closure); rc != 0) return rc;
     }
@@ -125,7 +125,7 @@ class Pool {
 public:
     // Runs the loop with at most `threads` participants, the calling thread included, its tasks
     // in fixed blocks or dealt one at a time.
-    int run(void *user_context, halide_task_t f, int min, int size, uint8_t *closure, int threads, bool fixed_blocks) {
+    int run(void *user_context, TaskFunction f, int min, int size, uint8_t *closure, int threads, bool fixed_blocks) {
         // Busy (another thread's loop, or this thread's own: a loop inside a task): run it here.
         if (busy_.exchange(true, std::memory_order_acquire)) return run_serially(user_context, f, min, size, closure);
         const int helpers = spawn_workers(std::min({threads, size, kMaxWorkers + 1}) - 1);
@@ -225,7 +225,7 @@ private:
     // The job: an odd phase_ is open. Fields written by the owner before it opens the job.
     std::atomic<uint64_t> phase_{0};
     void *user_context_ = nullptr;
-    halide_task_t f_ = nullptr;
+    TaskFunction f_ = nullptr;
     uint8_t *closure_ = nullptr;
     int min_ = 0, size_ = 0, helpers_ = 0;  // workers 0 .. helpers_ - 1 take part
     int participants_ = 0;                  // helpers_ and the owner (participant 0)
@@ -266,7 +266,7 @@ Pool *pool() {
 
 }  // namespace
 
-int pool_do_par_for(void *user_context, halide_task_t f, int min, int size, uint8_t *closure) {
+int pool_do_par_for(void *user_context, TaskFunction f, int min, int size, uint8_t *closure) {
     static const int kCores = cores();
     const int cap = thread_cap.load(std::memory_order_relaxed);
     const int threads = cap == 0 ? kCores : std::min(cap, kCores);  // more threads than cores never help
