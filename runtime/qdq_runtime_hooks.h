@@ -33,7 +33,7 @@ int best_isa_level();
 // The most threads a kernel call may run on at once (qdq::set_num_threads; 0: one per core).
 // Kept by qdq's thread pool (qdq_thread_pool.cpp).
 void set_num_threads(int n);
-// The most tasks of parallel loops seen running at once since the last reset (for tests).
+// The most threads seen running parallel loops' tasks at once since the last reset (for tests).
 int task_concurrency_peak(bool reset);
 
 // Whether this CPU executes 512-bit vector operations as two 256-bit halves (AMD Zen 4), where

