@@ -47,6 +47,10 @@ public:
     static constexpr int kGpuMinRowLength = qdq_contract::kGpuMinRowLength;
     // Segments whose keys the CPU row reduction holds at once (range_keys_along_rows).
     static constexpr int kItemsPerBatch = 4096;
+    // The "columns" kernels' tasks: 2^15 elements whatever the type (blocks of 2^14 float64
+    // elements, as the element pass has, made float64 2^17, middle axis, depth 1024 1.47x slower:
+    // twice the blocks' partial keys to fold).
+    static constexpr int kColumnsTaskElements = 1 << 15;
     // GPU range reduction (range_keys_along_rows_gpu): loads in flight per thread, the
     // largest segment a block reduces, and the number of blocks to aim for.
     static constexpr int kGpuUnroll = 8;
@@ -301,7 +305,7 @@ private:
         const Type t = value_type;
         const bool flushes = simd_flushes_subnormals(get_target(), t);
         const int lanes = lanes_along_rows();
-        const int max_seg = kTaskElements;
+        const int max_seg = task_elements(t);
         Expr seg_len = min(max_seg, (inner / lanes) * lanes);
         Expr num_segs = (inner + seg_len - 1) / seg_len;
         Var u("u"), item("item"), s("s");
@@ -333,7 +337,7 @@ private:
         // scratch than one batch whatever the tensor's size. A batch is bs segments of each of bc
         // channels by bo outer rows (for each outer row, bc contiguous rows of memory; bs < num_segs
         // only for rows longer than kItemsPerBatch segments). In a batch, tasks of about
-        // kTaskElements (several short segments per task) run in parallel; then each segment's
+        // task_elements(t) elements (several short segments per task) run in parallel; then each segment's
         // keys are folded into its channel's.
         Expr bs = min(num_segs, kItemsPerBatch);
         Expr bc = clamp(kItemsPerBatch / bs, 1, depth);
@@ -349,7 +353,7 @@ private:
         keys(c_b) = keys_with_keys(keys(c_b), partials(s_b, c_b, o_b));
         keys.compute_root();
 
-        Expr big = splits_over_threads(cast<int64_t>(inner) * depth * outer, depth, true);
+        Expr big = splits_over_threads(cast<int64_t>(inner) * depth * outer, depth, true, value_type);
         Var it("it");
         // One buffer of kItemsPerBatch for all batches (a batch's items are consecutive and
         // batches advance through memory): allocated once per call, whatever the tensor's size.
@@ -359,7 +363,7 @@ private:
         if (!flushes) seg_keys.update().atomic().vectorize(ru);
         seg_keys.update()
             .specialize(big)
-            .split(item, it, item, max(1, kTaskElements / seg_len), TailStrategy::GuardWithIf)
+            .split(item, it, item, max(1, task_elements(t) / seg_len), TailStrategy::GuardWithIf)
             .parallel(it);
         schedule_lane_reduction(lane_keys, lane_range, u, j, LoopLevel(seg_keys, item));
         return keys;
@@ -468,7 +472,7 @@ private:
         if (get_target().has_gpu_feature()) return range_keys_across_channels_gpu(inner, depth, outer);
         const Type t = value_type;
         Expr row_elems = max(1, depth * inner);
-        Expr rows_per_block = max(1, kTaskElements / row_elems);
+        Expr rows_per_block = max(1, kColumnsTaskElements / row_elems);
         // Many channels give enough parallel work on their own: fewer blocks, less scratch.
         Expr max_blocks = max(1, (16 * 1024) / max(depth, 1));
         Expr num_blocks = min((outer + rows_per_block - 1) / rows_per_block, max_blocks);
@@ -489,7 +493,7 @@ private:
         Var co("co"), ci("ci"), task("task");
         block_keys.compute_root();
         const int natural = get_target().natural_vector_size(Int(t.bits()));
-        Expr big = splits_over_threads(cast<int64_t>(inner) * depth * outer, depth, true);
+        Expr big = splits_over_threads(cast<int64_t>(inner) * depth * outer, depth, true, value_type);
         block_keys.vectorize(v.c, natural, TailStrategy::GuardWithIf);
         // inner == 1 (the last axis) and inner == 2, 4 get their own branches: with the row
         // length a constant, a vector of channels is one dense load (plus a shuffle for 2 and 4:
@@ -534,8 +538,8 @@ private:
         row_keys(v.c, b) = keys_with_keys(row_keys(v.c, b), lane_keys(ru, v.c, b));
         row_keys.compute_root().vectorize(v.c, natural, TailStrategy::GuardWithIf);
         lane_keys.compute_at(row_keys, v.c);
-        // Tasks of about kTaskElements: chunks of channels of a block of rows.
-        Expr chunk = max(1, kTaskElements / max(1, inner * rows_per_block));
+        // Tasks of about kColumnsTaskElements: chunks of channels of a block of rows.
+        Expr chunk = max(1, kColumnsTaskElements / max(1, inner * rows_per_block));
         Var ct("ct");
         for (int l = natural; l >= min_lanes; l /= 2) {
             Stage fold = row_keys.update().specialize(lanes == l);

@@ -14,7 +14,7 @@ namespace qdq_gen {
 using namespace Halide;
 using qdq_contract::kGpuThreads;
 using qdq_contract::kParallelSliceElements;
-using qdq_contract::kParallelThreshold;
+using qdq_contract::kParallelThresholdBytes;
 
 // Every kernel sees its tensor as the row-major view [outer, depth, inner] of TF's
 // flat_inner_outer_dims (spec 4.1); Halide orders dimensions innermost first, so the
@@ -41,15 +41,22 @@ void require_same_shape(B &buf, const R &ref) {
     for (int d = 0; d < 3; ++d) buf.dim(d).set_extent(ref.dim(d).extent());
 }
 
-// Elements handed to one parallel task.
-constexpr int kTaskElements = 1 << 15;
+// Bytes of tensor handed to one parallel task (2^15 float32 elements, 2^14 float64: two tasks at
+// the parallel threshold). The range reductions' tasks cover the same parts of a tensor as the
+// element pass's that follow, so in place each core's part stays in its cache between the two
+// (float64 2^15 in place with a one-task reduction: 8.8 -> 37 us, the lines moving between cores).
+constexpr int kTaskBytes = 1 << 17;
+inline int task_elements(Type t) {
+    return kTaskBytes / t.bytes();
+}
 
 // qdq_contract::runs_on_one_thread, negated, in Halide: whether a CPU kernel's loops split over
-// threads. forward: the per-slice values are computed by the call itself.
-inline Expr splits_over_threads(Expr total, Expr depth, bool forward) {
-    Expr big = total >= kParallelThreshold;
+// threads. t: the element type; forward: the per-slice values are computed by the call itself.
+inline Expr splits_over_threads(Expr total, Expr depth, bool forward, Type t) {
+    const int threshold = static_cast<int>(kParallelThresholdBytes / t.bytes());
+    Expr big = total >= threshold;
     if (!forward) return big;
-    return big && (total >= 2 * kParallelThreshold || cast<int64_t>(depth) * kParallelSliceElements <= total);
+    return big && (total >= 2 * threshold || cast<int64_t>(depth) * kParallelSliceElements <= total);
 }
 
 // Last-axis schedules (see schedule_elementwise_cpu): rows of a tile for short rows, channels of
@@ -207,14 +214,15 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
     const int natural = target.natural_vector_size(t);  // lanes of one vector register
     const int vec = natural * 2;                        // two registers per iteration hide load latency
     Expr total = cast<int64_t>(inner) * depth * outer;
-    Expr big = splits_over_threads(total, depth, parameters_written_by_call);
+    Expr big = splits_over_threads(total, depth, parameters_written_by_call, t);
+    const int per_task = task_elements(t);  // elements
     Var xo("xo"), xi("xi"), xc("xc"), task("task"), co("co"), xl("xl");
 
-    // Rows of at least kTaskElements (per-tensor, first axes): parallel over chunks of
-    // kTaskElements, so each core streams contiguous memory. GuardWithIf everywhere: no element
+    // Rows of at least per_task elements (per-tensor, first axes): parallel over chunks of
+    // per_task, so each core streams contiguous memory. GuardWithIf everywhere: no element
     // is computed twice, so the output may alias the input.
-    Stage long_rows = out.specialize(inner >= kTaskElements && big);
-    long_rows.split(v.x, xo, xi, kTaskElements, TailStrategy::GuardWithIf)
+    Stage long_rows = out.specialize(inner >= per_task && big);
+    long_rows.split(v.x, xo, xi, per_task, TailStrategy::GuardWithIf)
         .fuse(xo, v.c, xc)
         .fuse(xc, v.o, task)
         .parallel(task)
@@ -229,18 +237,18 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
         Stage fused = out.specialize(inner == s && depth * s >= natural);
         fused.specialize(big)
             .fuse(v.x, v.c, xcf)
-            .split(v.o, ot3, v.o, max(1, kTaskElements / (depth * s)), TailStrategy::GuardWithIf)
+            .split(v.o, ot3, v.o, max(1, per_task / (depth * s)), TailStrategy::GuardWithIf)
             .parallel(ot3)
             .vectorize(xcf, natural, TailStrategy::GuardWithIf);
         fused.fuse(v.x, v.c, xcf).vectorize(xcf, natural, TailStrategy::GuardWithIf);
     }
 
     // Shorter rows (middle and first axes with many channels): whole rows, in tasks of about
-    // kTaskElements (a block of channels by a block of outer rows), vectorised along x with the
+    // per_task elements (a block of channels by a block of outer rows), vectorised along x with the
     // widest vector a row fills (down to 4 lanes). The tasks split c and o themselves: a fused
     // (c, o) loop would divide by depth once per row, which costs as much as a short row.
     Var ct("ct"), ob("ob");
-    Expr task_rows = max(1, kTaskElements / max(inner, 1));
+    Expr task_rows = max(1, per_task / max(inner, 1));
     Expr task_channels = clamp(depth, 1, task_rows);
     auto in_row_tasks = [&](Stage s) -> Stage {
         return s.split(v.c, ct, v.c, task_channels, TailStrategy::GuardWithIf)
@@ -277,7 +285,7 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
     // forward loads 4 values per vector of elements, so 2 rows share them, 4 from
     // kLastAxisFourRowsElements on (2^22 float32, all cores, depth 1024 and 4096: 15-19% faster;
     // 4 rows were slower at 2^20 and in cache, 8 slower than 4 at 2^22).
-    Expr rows_per_task = max(1, kTaskElements / max(depth, 1));
+    Expr rows_per_task = max(1, per_task / max(depth, 1));
     Var cv("cv"), cl("cl"), cb("cb"), ot2("ot2"), oi("oi");
     // Loops from innermost: those of a vector of channels, then `outer_loops`.
     auto reorder_after_vector = [](Stage s, std::vector<VarOrRVar> loops,
@@ -325,7 +333,7 @@ inline void schedule_elementwise_cpu(Stage out, const TensorVars &v, Expr inner,
     // Anything else (short rows, few channels): blocks of outer rows in parallel, scalar inside.
     Var ot("ot");
     out.specialize(big)
-        .split(v.o, ot, v.o, max(1, kTaskElements / max(1, inner * depth)), TailStrategy::GuardWithIf)
+        .split(v.o, ot, v.o, max(1, per_task / max(1, inner * depth)), TailStrategy::GuardWithIf)
         .parallel(ot);
 }
 

@@ -288,15 +288,17 @@ TableKernel table_kernel(DeviceKind kind) {
 // of allocations and parallel loops, of which the range-given forward and the gradient have none
 // on one thread. In small calls they cost as much as the elements (some 75 ns of a 170 ns kernel
 // at 1024 elements).
+template <typename T>
 bool unchecked(DeviceKind kind, const View3 &view, bool forward) {
     return kind == DeviceKind::kHost &&
-           qdq_contract::runs_on_one_thread(view.inner * view.depth * view.outer, view.depth, forward);
+           qdq_contract::runs_on_one_thread(view.inner * view.depth * view.outer, view.depth, forward, sizeof(T));
 }
 
 // Whether a range-computed call runs the "small" kernel: on the host, one tensor-wide slice on one
 // thread (the kernel assumes both, unchecked), long enough for its lanes.
+template <typename T>
 bool small_computed(DeviceKind kind, const View3 &view) {
-    return unchecked(kind, view, true) && view.depth == 1 && view.outer == 1 &&
+    return unchecked<T>(kind, view, true) && view.depth == 1 && view.outer == 1 &&
            view.inner >= qdq_contract::kSmallMinRow;
 }
 
@@ -316,7 +318,7 @@ GivenKernel given_kernel(const KernelSet &set, DeviceKind kind, const View3 &vie
         kind == DeviceKind::kHost && runtime::isa_cap() == 0 && runtime::splits_512_bit_vectors() && view.inner >= 16
             ? host_kernels<T>(kAvx2)
             : set;
-    return unchecked(kind, view, true) ? chosen.given_unchecked : chosen.given;
+    return unchecked<T>(kind, view, true) ? chosen.given_unchecked : chosen.given;
 }
 
 Status check_device(const Device &device) {
@@ -675,7 +677,9 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
         }
         const int64_t min_row =
             where.kind == DeviceKind::kHost ? qdq_contract::kMinRowLength : qdq_contract::kGpuMinRowLength;
-        auto kernel = small_computed(where.kind, kview) ? set.small : kview.inner >= min_row ? set.rows : set.columns;
+        auto kernel = small_computed<T>(where.kind, kview) ? set.small
+                      : kview.inner >= min_row             ? set.rows
+                                                           : set.columns;
         return kernel(ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
                       &out_buf.buf, &slice_buf);
     };
@@ -773,7 +777,7 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
         HalideBuffer3<T> g_buf(gradients.data, view), in_buf(input.data, view), out_buf(input_backprop.data, view);
         HalideBuffer1<T> min_buf(input_min.data, view.depth), max_buf(input_max.data, view.depth);
         const KernelSet &set = kernels<T>(device.kind);
-        const GradientKernel kernel = unchecked(device.kind, view, false) ? set.gradient_unchecked : set.gradient;
+        const GradientKernel kernel = unchecked<T>(device.kind, view, false) ? set.gradient_unchecked : set.gradient;
         auto run = [&](runtime::CallContext *ctx) {
             const T *distinct[3] = {gradients.data, input.data, input_backprop.data};
             const int64_t tensors =
