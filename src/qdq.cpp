@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <string>
 
@@ -280,6 +281,17 @@ TableKernel table_kernel(DeviceKind kind) {
     (void)kind;
     (void)f32;
     return nullptr;
+}
+
+// The bytes of a call's distinct tensors of `elements` elements of T (an output aliasing an input
+// counts once): CallContext::working_set_bytes, by which the thread pool places the tasks.
+template <typename T>
+int64_t distinct_tensor_bytes(int64_t elements, std::initializer_list<const void *> tensors) {
+    int64_t distinct = 0;
+    for (auto it = tensors.begin(); it != tensors.end(); ++it) {
+        distinct += std::find(tensors.begin(), it, *it) == it;
+    }
+    return distinct * elements * static_cast<int64_t>(sizeof(T));
 }
 
 // Whether a call runs the kernels built without Halide's run-time checks (no_asserts): host calls
@@ -663,9 +675,10 @@ Status forward(const ConstTensorView<T> &input, const ConstTensorView<T> &input_
     }
 
     const KernelSet &set = kernels<T>(where.kind);
-    const int64_t tensor_bytes = view.inner * view.depth * view.outer * static_cast<int64_t>(sizeof(T));
+    const int64_t working_set =
+        distinct_tensor_bytes<T>(view.inner * view.depth * view.outer, {input.data, output.data});
     auto run = [&](runtime::CallContext *ctx) {
-        ctx->working_set_bytes = input.data == output.data ? tensor_bytes : 2 * tensor_bytes;
+        ctx->working_set_bytes = working_set;
         if (table) {
             return table(ctx, options.num_bits, options.signed_input, options.narrow_range, round_mode, &in_buf.buf,
                          &slice_buf, &out_buf.buf);
@@ -778,11 +791,9 @@ Status gradient(const ConstTensorView<T> &gradients, const ConstTensorView<T> &i
         HalideBuffer1<T> min_buf(input_min.data, view.depth), max_buf(input_max.data, view.depth);
         const KernelSet &set = kernels<T>(device.kind);
         const GradientKernel kernel = unchecked<T>(device.kind, view, false) ? set.gradient_unchecked : set.gradient;
+        const int64_t working_set = distinct_tensor_bytes<T>(n, {gradients.data, input.data, input_backprop.data});
         auto run = [&](runtime::CallContext *ctx) {
-            const T *distinct[3] = {gradients.data, input.data, input_backprop.data};
-            const int64_t tensors =
-                1 + (distinct[1] != distinct[0]) + (distinct[2] != distinct[0] && distinct[2] != distinct[1]);
-            ctx->working_set_bytes = tensors * n * static_cast<int64_t>(sizeof(T));
+            ctx->working_set_bytes = working_set;
             return kernel(ctx, &g_buf.buf, &in_buf.buf, &min_buf.buf, &max_buf.buf, &out_buf.buf);
         };
         auto stage = [&](DeviceCall &call) -> Status {
