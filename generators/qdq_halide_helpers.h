@@ -42,9 +42,10 @@ void require_same_shape(B &buf, const R &ref) {
 }
 
 // Bytes of tensor handed to one parallel task (2^15 float32 elements, 2^14 float64: two tasks at
-// the parallel threshold). The range reductions' tasks cover the same parts of a tensor as the
+// the parallel threshold). The rows reduction's tasks cover the same parts of a tensor as the
 // element pass's that follow, so in place each core's part stays in its cache between the two
-// (float64 2^15 in place with a one-task reduction: 8.8 -> 37 us, the lines moving between cores).
+// (float64 2^15 in place with a one-task reduction: 8.8 -> 37 us, the lines moving between cores);
+// the columns kernels keep tasks of their own (kColumnsTaskElements in forward_generator.cpp).
 constexpr int kTaskBytes = 1 << 17;
 inline int task_elements(Type t) {
     return kTaskBytes / t.bytes();
