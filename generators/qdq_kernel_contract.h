@@ -28,9 +28,6 @@ constexpr bool runs_on_one_thread(long long elements, long long depth, bool forw
 // segments; src/ sends shorter rows to the "columns" kernels. On the CPU a row must hold a few
 // vectors; on GPUs, one block's threads.
 constexpr int kMinRowLength = 256;
-// Host, on one thread (runs_on_one_thread): a tensor-wide slice (per-tensor) of at least this many elements
-// goes to the "small" kernel (one serial pass, no run-time checks), shorter ones to "columns".
-constexpr int kSmallMinRow = 64;
 constexpr int kGpuThreads = 256;  // threads per GPU block
 constexpr int kGpuMinRowLength = kGpuThreads;
 

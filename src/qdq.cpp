@@ -317,12 +317,11 @@ bool unchecked(DeviceKind kind, const View3 &view, bool forward) {
            qdq_contract::runs_on_one_thread(view.inner * view.depth * view.outer, view.depth, forward, sizeof(T));
 }
 
-// Whether a range-computed call runs the "small" kernel: on the host, one tensor-wide slice on one
-// thread (the kernel assumes both, unchecked), long enough for its lanes.
+// Whether a range-computed call runs the "small" kernel: on the host, one non-empty tensor-wide
+// slice on one thread (the kernel assumes all three, unchecked).
 template <typename T>
 bool small_computed(DeviceKind kind, const View3 &view) {
-    return unchecked<T>(kind, view, true) && view.depth == 1 && view.outer == 1 &&
-           view.inner >= qdq_contract::kSmallMinRow;
+    return unchecked<T>(kind, view, true) && view.depth == 1 && view.outer == 1 && view.inner > 0;
 }
 
 // The range-given forward kernel to run. On a CPU that executes 512-bit operations as two 256-bit

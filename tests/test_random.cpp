@@ -363,15 +363,18 @@ ForwardCase<T> signed_zero_case(Rng &rng, const std::vector<int64_t> &shape, con
 }
 
 TEST_CASE("random forward: range computed from zeros of both signs, every reduction path") {
-    // Per tensor from a few elements to past the parallel threshold; per axis with long rows (first
-    // and middle axes), rows of 8-255 elements and the last axis: few channels, and 16-2047 in
-    // chunks of 4 vectors (whole and ragged last chunks for every ISA's vector width), in cache.
+    // Per tensor from one element (fewer than the small kernel's lanes: 1-31) to past the parallel
+    // threshold; per axis with long rows (first and middle axes), rows of 8-255 elements and the
+    // last axis: few channels, and 16-2047 in chunks of 4 vectors (whole and ragged last chunks for
+    // every ISA's vector width), in cache.
     const std::vector<std::pair<std::vector<int64_t>, std::optional<int>>> cases = {
-        {{5}, std::nullopt},       {{255}, std::nullopt},    {{256}, std::nullopt}, {{1000}, std::nullopt},
-        {{3, 4097}, std::nullopt}, {{200000}, std::nullopt}, {{3, 600}, 0},         {{2, 5, 300}, 1},
-        {{4, 20, 9}, 1},           {{6, 40, 130}, 1},        {{300, 5}, 1},         {{64, 33}, -1},
-        {{2, 70000}, 0},           {{1500, 100}, 1},         {{40, 64}, -1},        {{2, 9, 130}, -1},
-        {{3, 1000}, -1},           {{2, 2047}, -1}};
+        {{1}, std::nullopt},      {{2}, std::nullopt},   {{5}, std::nullopt},    {{17}, std::nullopt},
+        {{31}, std::nullopt},     {{33}, std::nullopt},  {{63}, std::nullopt},   {{64}, std::nullopt},
+        {{255}, std::nullopt},    {{256}, std::nullopt}, {{1000}, std::nullopt}, {{3, 4097}, std::nullopt},
+        {{200000}, std::nullopt}, {{3, 600}, 0},         {{2, 5, 300}, 1},       {{4, 20, 9}, 1},
+        {{6, 40, 130}, 1},        {{300, 5}, 1},         {{64, 33}, -1},         {{2, 70000}, 0},
+        {{1500, 100}, 1},         {{40, 64}, -1},        {{2, 9, 130}, -1},      {{3, 1000}, -1},
+        {{2, 2047}, -1}};
     for_each_isa([&](qdq::Isa isa) {
         Rng rng(isa_seed(isa, 909));
         FailureLog log;
