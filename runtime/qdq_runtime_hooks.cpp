@@ -9,6 +9,7 @@
 #endif
 
 #include <dlfcn.h>
+#include <pthread.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
 #endif
@@ -50,6 +51,39 @@ ScratchCache &scratch_cache() {
 
 size_t &size_class_of(void *header) {
     return *static_cast<size_t *>(header);
+}
+
+// In front of the shared cache, each thread keeps the last few small blocks it freed, without a
+// lock: a kernel allocates and frees the same few blocks on every call, and the shared cache's
+// mutex took ~15% of a small call (per-axis, range computed, 2 elements: 4 blocks, 8 lock/unlock
+// pairs). Trivially destructible, so it stays valid for the thread's whole life (kernels may run
+// in other objects' destructors); a pthread key frees the blocks when a thread ends.
+constexpr int kLocalBlocks = 8;
+constexpr size_t kLocalMaxClass = size_t(64) << 10;  // so at most 512 KiB a thread
+
+struct LocalScratch {
+    void *blocks[kLocalBlocks];  // headers, the first `count` set
+    int count;
+    bool registered;  // with local_scratch_key, for the clean-up at thread exit
+};
+thread_local LocalScratch t_local_scratch;  // zero-initialised
+
+void free_local_blocks(LocalScratch *local) {
+    for (int i = 0; i < local->count; ++i) std::free(local->blocks[i]);
+    local->count = 0;
+}
+
+pthread_key_t local_scratch_key() {
+    static const pthread_key_t key = [] {
+        pthread_key_t k;
+        pthread_key_create(&k, [](void *p) {
+            auto *local = static_cast<LocalScratch *>(p);
+            free_local_blocks(local);
+            local->registered = false;  // a later free (another exit-time destructor) registers again
+        });
+        return k;
+    }();
+    return key;
 }
 
 void *halide_scratch_malloc(void *, size_t bytes) {
@@ -342,6 +376,13 @@ void *scratch_malloc(size_t bytes) {
     if (bytes > (SIZE_MAX >> 2)) return nullptr;  // also keeps bytes + the slack from wrapping
     size_t size_class = 4096;
     while (size_class < bytes + kScratchHeader + 64) size_class <<= 1;
+    LocalScratch &local = t_local_scratch;
+    for (int i = local.count - 1; i >= 0; --i) {
+        void *header = local.blocks[i];
+        if (size_class_of(header) != size_class) continue;
+        local.blocks[i] = local.blocks[--local.count];
+        return static_cast<char *>(header) + kScratchHeader;
+    }
     ScratchCache &cache = scratch_cache();
     {
         std::lock_guard<std::mutex> lock(cache.mutex);
@@ -367,6 +408,15 @@ void scratch_free(void *block) {
         std::free(header);
         return;
     }
+    LocalScratch &local = t_local_scratch;
+    if (size_class <= kLocalMaxClass && local.count < kLocalBlocks) {
+        if (!local.registered) {
+            local.registered = true;
+            pthread_setspecific(local_scratch_key(), &local);
+        }
+        local.blocks[local.count++] = header;
+        return;
+    }
     ScratchCache &cache = scratch_cache();
     std::lock_guard<std::mutex> lock(cache.mutex);
     // Make room: the least recently freed blocks go first.
@@ -382,6 +432,7 @@ void scratch_free(void *block) {
 }
 
 void release_scratch_cache() {
+    free_local_blocks(&t_local_scratch);  // other threads keep theirs (at most 512 KiB each)
     ScratchCache &cache = scratch_cache();
     {
         std::lock_guard<std::mutex> lock(cache.mutex);

@@ -218,7 +218,8 @@ void set_num_threads(int n);
 // between calls, up to 64 MiB, so that repeated calls do not fault fresh pages in; the
 // kernels never allocate in proportion to the tensor, only to its number of slices. On CUDA,
 // a call's small tables (ranges, slice ranges) come from qdq's stream-ordered memory pool,
-// which likewise keeps up to 64 MiB. This returns the cached blocks to the system.
+// which likewise keeps up to 64 MiB. This returns the cached blocks to the system, except the
+// few small ones (up to 512 KiB) each other thread that called qdq keeps until it ends.
 void release_cached_memory();
 
 // CPU code paths, best first. An x86-64 build carries the four x86 ones, an ARM build (arm-64 or
