@@ -34,15 +34,27 @@ public:
         Expr lo = (*input_min)(v.c), hi = (*input_max)(v.c);
         Expr dy = (*gradients)(v.x, v.c, v.o);
         // lo <= x <= hi. Explicit NaN tests: without NaN, x >= lo is !(x < lo), which Halide may
-        // produce anyway. A NaN bound leaves no x in range: it becomes the empty range
-        // [+inf, -inf], a per-channel select (a scalar NaN test per row, folded into the vector
-        // mask, cost as much as a row of 8 elements). Where SIMD flushes subnormals, the
+        // produce anyway. A NaN bound leaves no x in range. Where SIMD flushes subnormals, the
         // comparisons go on bit patterns.
         const bool flushes = simd_flushes_subnormals(get_target(), t);
         Expr nan_bound = is_nan(lo) || is_nan(hi);
-        Expr lo_or_empty = select(nan_bound, cast(t, INFINITY), lo);
-        Expr hi_or_empty = select(nan_bound, cast(t, -INFINITY), hi);
-        Expr in_range = !is_nan(x) && !less_than(x, lo_or_empty, flushes) && !less_than(hi_or_empty, x, flushes);
+        Expr in_range;
+        if (get_target().has_feature(Target::AVX512)) {
+            // The NaN test in the vector mask (a mask register, one more kor a vector). On
+            // AVX-512 the select below became a masked load of the infinity from the constant pool
+            // (vmovss mem, xmm{k}) per row, and perf put 80% of some calls on it: [64, 64] axis 0,
+            // 1 thread, float32, 2.33 -> 0.46 us; [8, 64, 8] middle axis 7.5 -> 0.53-0.65 us.
+            // Most likely a masked load cannot take a forwarded store and waits for in-flight
+            // stores to addresses equal modulo 4 KiB (it depended on the buffers' placement: with
+            // the benchmark's, 0.86-1.07x, median 0.99).
+            in_range = !nan_bound && !is_nan(x) && !less_than(x, lo, flushes) && !less_than(hi, x, flushes);
+        } else {
+            // The empty range [+inf, -inf] for a NaN bound, a per-channel select (the NaN test in
+            // the vector mask cost as much as a row of 8 elements: AVX2 median 1.15x, SSE4.1 1.35x).
+            Expr lo_or_empty = select(nan_bound, cast(t, INFINITY), lo);
+            Expr hi_or_empty = select(nan_bound, cast(t, -INFINITY), hi);
+            in_range = !is_nan(x) && !less_than(x, lo_or_empty, flushes) && !less_than(hi_or_empty, x, flushes);
+        }
         // TF's dy * mask; where SIMD flushes subnormals, dy passes by selection (dy * 1 would
         // flush a subnormal dy; dy * 0 has the right sign and NaN).
         (*input_backprop)(v.x, v.c, v.o) =

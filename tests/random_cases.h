@@ -464,6 +464,8 @@ GradCase<T> make_grad_case(Rng &rng, const std::vector<int64_t> &shape, std::opt
         std::pair<T, T> b = random_range<T>(rng, true);
         if (rng.chance(0.05)) std::swap(b.first, b.second);  // min > max: accepted, nothing in range
         if (rng.chance(0.03)) b.first = std::numeric_limits<T>::quiet_NaN();
+        if (rng.chance(0.03)) b.second = std::numeric_limits<T>::quiet_NaN();  // either NaN: nothing in range
+        const bool nan_bound = std::isnan(b.first) || std::isnan(b.second);
         c.mn.push_back(b.first);
         c.mx.push_back(b.second);
         SliceGen<T> s{b.first, b.second, qdq_ref::compute_quantization_range(b.first, b.second, true, 8, false),
@@ -474,8 +476,7 @@ GradCase<T> make_grad_case(Rng &rng, const std::vector<int64_t> &shape, std::opt
             for (int64_t i = 0; i < l.inner; ++i) {
                 const size_t k = static_cast<size_t>(qdq_ref::flat_index(l, o, ch, i));
                 GenStats unused;
-                c.x[k] =
-                    std::isnan(b.first) ? uniform_between<T>(rng, T(-1), T(1)) : random_value(rng, s, style, unused);
+                c.x[k] = nan_bound ? uniform_between<T>(rng, T(-1), T(1)) : random_value(rng, s, style, unused);
                 c.g[k] = random_gradient<T>(rng);
             }
         }
