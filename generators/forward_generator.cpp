@@ -296,6 +296,20 @@ private:
         return keys;
     }
 
+    // Defines `keys` (of `vars`) as the range keys of `value`, an expression of a reduction's RDom:
+    // through keys_of_float_range's four quantities in `range` where SIMD compares subnormals as
+    // IEEE, else as every element's keys folded into `keys` itself. Returns the Func that holds the
+    // reduction, the one to schedule.
+    Func define_range_keys(Func &keys, Func range, Expr value, const std::vector<Var> &vars) {
+        if (simd_flushes_subnormals(get_target(), value_type)) {
+            keys(vars) = identity_keys();
+            keys(vars) = keys_with_value(keys(vars), value);
+            return keys;
+        }
+        keys = keys_of_float_range(range, value, vars);
+        return range;
+    }
+
     // Rows of >= kMinRowLength (CPU) / kGpuMinRowLength (GPU): each row is cut into segments
     // (the last one shifted back to end at the row's end; min/max do not mind an element read
     // twice), and `lanes` interleaved partial results per segment keep the loads dense and
@@ -319,12 +333,7 @@ private:
         Expr start = min(seg * seg_len, inner - seg_len);
         Expr value = (*input)(start + j * lanes + u, c_of, o_of);
         Func lane_range("lane_range");  // (u, item); not where SIMD flushes subnormals
-        if (flushes) {
-            lane_keys(u, item) = identity_keys();
-            lane_keys(u, item) = keys_with_value(lane_keys(u, item), value);
-        } else {
-            lane_keys = keys_of_float_range(lane_range, value, {u, item});
-        }
+        define_range_keys(lane_keys, lane_range, value, {u, item});
 
         Func seg_keys("seg_keys");  // (item)
         RDom ru(0, lanes, "ru");
@@ -415,12 +424,7 @@ private:
         Expr x = select(inner >= lanes, min(j * lanes, inner - lanes) + u, min(u, inner - 1));
         Expr value = (*input)(x, 0, 0);
         Func lane_keys("lane_keys"), lane_range("lane_range");  // (u)
-        if (simd_flushes_subnormals(get_target(), value_type)) {
-            lane_keys(u) = identity_keys();
-            lane_keys(u) = keys_with_value(lane_keys(u), value);
-        } else {
-            lane_keys = keys_of_float_range(lane_range, value, {u});
-        }
+        Func reads = define_range_keys(lane_keys, lane_range, value, {u});
         Func keys("range_keys");  // (c), c = 0 only
         RDom ru(0, lanes, "ru");
         keys(v.c) = identity_keys();
@@ -429,7 +433,6 @@ private:
         keys.update().atomic().vectorize(ru);
         schedule_lane_reduction(lane_keys, lane_range, u, j, LoopLevel(keys, v.c));
         // Whole vectors (the select above folds away); after the schedule, which it copies.
-        Func reads = simd_flushes_subnormals(get_target(), value_type) ? lane_keys : lane_range;
         reads.update().specialize(inner >= lanes);
         input->dim(1).set_bounds(0, 1);  // the output has the input's shape (schedule_output)
         input->dim(2).set_bounds(0, 1);
@@ -578,14 +581,8 @@ private:
         // each element's keys cost 8. 1 thread, float32, depth 64 / 256 / 1024 at 2^16: AVX-512
         // 0.87 / 0.90 / 0.93x the time, AVX2 0.70 / 0.71 / 0.74x, SSE4.1 0.87 (depth 64); 2^12
         // depth 64 0.79x; from 2^20 on within the noise; 4 rows of 1024 channels 1.02-1.06x.
-        const bool four_quantities = !simd_flushes_subnormals(get_target(), t);
         Func chunk_range("chunk_range");  // (u, cc, b)
-        if (four_quantities) {
-            chunk_keys = keys_of_float_range(chunk_range, chunk_value, {u, cc, b});
-        } else {
-            chunk_keys(u, cc, b) = identity_keys();
-            chunk_keys(u, cc, b) = keys_with_value(chunk_keys(u, cc, b), chunk_value);
-        }
+        Func chunk_acc = define_range_keys(chunk_keys, chunk_range, chunk_value, {u, cc, b});
         Func last_axis_keys("last_axis_keys");  // (c, b)
         last_axis_keys(v.c, b) = chunk_keys(v.c % chunk_lanes, v.c / chunk_lanes, b);
         Var cl("cl");
@@ -594,7 +591,6 @@ private:
             .vectorize(cl, natural, TailStrategy::GuardWithIf);
         // Used for rows of one element only: a branch where the channels are dense vectors.
         last_axis_keys.specialize(inner == 1).specialize(big).parallel(b);
-        Func chunk_acc = four_quantities ? chunk_range : chunk_keys;  // the reduction
         chunk_acc.compute_at(last_axis_keys, cc).bound_storage(cc, 1);
         vectorize_in_registers(chunk_acc, u, chunk_lanes, natural, "cu");
         std::vector<VarOrRVar> in_chunk = vectorize_in_registers(chunk_acc.update(), u, chunk_lanes, natural, "cu");
