@@ -68,9 +68,24 @@ struct LocalScratch {
 };
 thread_local LocalScratch t_local_scratch;  // zero-initialised
 
+// A free block of `size_class` from a list of `*count` block headers, taken out of it; null if none.
+void *take_block(void **blocks, int *count, size_t size_class) {
+    for (int i = *count - 1; i >= 0; --i) {
+        void *header = blocks[i];
+        if (size_class_of(header) != size_class) continue;
+        blocks[i] = blocks[--*count];
+        return header;
+    }
+    return nullptr;
+}
+
+void free_blocks(void **blocks, int *count) {
+    for (int i = 0; i < *count; ++i) std::free(blocks[i]);
+    *count = 0;
+}
+
 void free_local_blocks(LocalScratch *local) {
-    for (int i = 0; i < local->count; ++i) std::free(local->blocks[i]);
-    local->count = 0;
+    free_blocks(local->blocks, &local->count);
 }
 
 pthread_key_t local_scratch_key() {
@@ -377,19 +392,13 @@ void *scratch_malloc(size_t bytes) {
     size_t size_class = 4096;
     while (size_class < bytes + kScratchHeader + 64) size_class <<= 1;
     LocalScratch &local = t_local_scratch;
-    for (int i = local.count - 1; i >= 0; --i) {
-        void *header = local.blocks[i];
-        if (size_class_of(header) != size_class) continue;
-        local.blocks[i] = local.blocks[--local.count];
+    if (void *header = take_block(local.blocks, &local.count, size_class)) {
         return static_cast<char *>(header) + kScratchHeader;
     }
     ScratchCache &cache = scratch_cache();
     {
         std::lock_guard<std::mutex> lock(cache.mutex);
-        for (int i = cache.count - 1; i >= 0; --i) {
-            void *header = cache.blocks[i];
-            if (size_class_of(header) != size_class) continue;
-            cache.blocks[i] = cache.blocks[--cache.count];
+        if (void *header = take_block(cache.blocks, &cache.count, size_class)) {
             cache.bytes -= size_class;
             return static_cast<char *>(header) + kScratchHeader;
         }
@@ -436,8 +445,7 @@ void release_scratch_cache() {
     ScratchCache &cache = scratch_cache();
     {
         std::lock_guard<std::mutex> lock(cache.mutex);
-        for (int i = 0; i < cache.count; ++i) std::free(cache.blocks[i]);
-        cache.count = 0;
+        free_blocks(cache.blocks, &cache.count);
         cache.bytes = 0;
     }
 #if QDQ_HAS_CUDA
