@@ -2,7 +2,8 @@
 //
 //   qdq_bench [--quick] [--sizes=10,12,...] [--axis-sizes=...] [--depths=1,64,...] [--dtypes=f32,f64]
 //             [--threads=1,all] [--reps=N] [--min-time=S] [--budget=S] [--csv=PATH] [--run-id=ID]
-//             [--no-per-axis] [--no-peers] [--max-isa=avx2] [Google Benchmark flags, e.g. --benchmark_filter=REGEX]
+//             [--no-per-axis] [--no-placements] [--no-peers] [--max-isa=avx2]
+//             [Google Benchmark flags, e.g. --benchmark_filter=REGEX]
 //
 // Each case is timed by Google Benchmark: repeated runs (--reps), each at least --min-time
 // seconds, after a warm-up call; the figure kept is the median of the repetitions (a case slower
@@ -37,6 +38,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -60,6 +62,7 @@ struct Options {
     std::string csv;
     std::string run_id;
     bool per_axis = true;
+    bool placements = true;
     bool peers = true;
 };
 
@@ -97,6 +100,8 @@ bool parse_options(int *argc, char **argv, Options *o) {
             o->quick = true;
         } else if (a == "--no-per-axis") {
             o->per_axis = false;
+        } else if (a == "--no-placements") {
+            o->placements = false;
         } else if (a == "--no-peers") {
             o->peers = false;
         } else if (const char *v = value("--sizes")) {
@@ -140,7 +145,8 @@ bool parse_options(int *argc, char **argv, Options *o) {
                 "usage: qdq_bench [--quick] [--sizes=10,12,...] [--axis-sizes=...] [--depths=1,64,1024,4096]\n"
                 "                 [--dtypes=f32,f64] [--threads=1,all] [--reps=N] [--min-time=SECONDS] "
                 "[--budget=SECONDS]\n"
-                "                 [--csv=PATH] [--run-id=ID] [--no-per-axis] [--no-peers] [--max-isa=avx2|...]\n"
+                "                 [--csv=PATH] [--run-id=ID] [--no-per-axis] [--no-placements] [--no-peers]\n"
+                "                 [--max-isa=avx2|...]\n"
                 "                 [Google Benchmark flags: --benchmark_filter=REGEX, --benchmark_list_tests, ...]\n"
                 "Sizes are log2 element counts (2^10 .. 2^26). --quick: float32, sizes 10,12,16,20,22, per-axis at 16 "
                 "and 22.\n");
@@ -502,7 +508,8 @@ void collapse(const std::vector<int64_t> &dims, int axis, int64_t *outer, int64_
 }
 
 // One per-axis case: the shape, its axis, its [outer, depth, inner] view and per-channel given
-// ranges (different per channel), shared by the cases' closures.
+// ranges (different per channel), shared by the cases' closures. axis -1: per-tensor (the placement
+// cases), one given range.
 template <typename T>
 struct PerAxisCase {
     std::vector<int64_t> dims;
@@ -524,14 +531,14 @@ bool make_per_axis_case(const char *axis, int64_t n, int64_t d, PerAxisCase<T> *
     return true;
 }
 
-// qdq on a per-axis case, writing `out`: kind 0 the forward with the given ranges, 1 the forward
-// with computed ranges, 2 the gradient (gradients g).
+// qdq on a per-axis (or per-tensor) case, writing `out`: kind 0 the forward with the given ranges,
+// 1 the forward with computed ranges, 2 the gradient (gradients g).
 template <typename T>
 std::function<qdq::Status()> qdq_per_axis_call(const PerAxisCase<T> &p, int kind, const T *x, const T *g, T *out) {
     const qdq::Shape shape(p.dims.data(), static_cast<int>(p.dims.size()));
-    const qdq::Shape range_shape{p.depth};
+    const qdq::Shape range_shape = p.axis < 0 ? qdq::Shape{} : qdq::Shape{p.depth};
     const auto mins = p.mins, maxs = p.maxs;
-    const int ax = p.axis;
+    const std::optional<int> ax = p.axis < 0 ? std::nullopt : std::optional<int>(p.axis);
     if (kind < 2) {
         qdq::QuantizeOptions o;
         o.range_given = kind == 0;
@@ -569,6 +576,46 @@ int64_t count_mismatches(const T *a, const T *b, int64_t n) {
 void c_note(int64_t bad, int64_t n, const char *what) {
     ++g_failures;
     std::fprintf(stderr, "qdq_bench: %s differs from qdq in %" PRId64 " of %" PRId64 " elements\n", what, bad, n);
+}
+
+// The placement cases: qdq's kernels at 2^12 elements, 1 thread, with the buffers at other byte
+// offsets from their 2 MiB-aligned bases. Every other case runs at offset 0, and a stall that depends
+// on the addresses' low bits can hide there: session 9 found the AVX-512 per-axis gradient 4-14x
+// slower with page-aligned buffers (a masked load waiting on in-flight stores whose addresses
+// matched it modulo 4 KiB) than in this benchmark. report.py prints each case's time at each
+// placement over its time at "aligned".
+struct Placement {
+    const char *name;
+    int input, gradients, output;  // bytes
+};
+constexpr Placement kPlacements[] = {
+    {"aligned", 0, 0, 0},   {"out+16", 0, 0, 16}, {"out+64", 0, 0, 64},
+    {"out+2K", 0, 0, 2048}, {"in+16", 16, 16, 0}, {"grad+1K", 0, 1024, 0},
+};
+constexpr int kPlacementLog2 = 12;
+constexpr int64_t kPlacementDepths[] = {64, 1024};
+
+// Buffers of n elements plus the largest offset, filled like the Store's.
+template <typename T>
+std::shared_ptr<Store> make_placement_store(int64_t n) {
+    auto s = std::make_shared<Store>();
+    s->cap = n;
+    const size_t bytes = static_cast<size_t>(n) * sizeof(T) + 4096;
+    s->x = RawBuffer(bytes);
+    s->g = RawBuffer(bytes);
+    s->y = RawBuffer(bytes);
+    const int64_t filled = static_cast<int64_t>(bytes / sizeof(T));
+    T *x = s->x.as<T>(), *g = s->g.as<T>();
+    for (int64_t i = 0; i < filled; ++i) {
+        x[i] = static_cast<T>(test_value(kSeedInput, static_cast<uint64_t>(i)));
+        g[i] = static_cast<T>(test_value(kSeedGradient, static_cast<uint64_t>(i)));
+    }
+    return s;
+}
+
+template <typename T>
+T *at_offset(const RawBuffer &b, int bytes) {
+    return reinterpret_cast<T *>(b.as<unsigned char>() + bytes);
 }
 
 template <typename T>
@@ -715,6 +762,44 @@ void register_group(Context &ctx, const std::string &dtype, int log2n, int threa
             add_case(std::move(c), opt);
         }
     });
+
+    // ---- qdq with the buffers at other placements (see kPlacements): per-tensor and the per-axis
+    // cases of kPlacementDepths, each kernel, named <kernel>@<placement>.
+    if (opt.placements && log2n == kPlacementLog2 && threads == 1) {
+        std::shared_ptr<Store> ps = make_placement_store<T>(n);
+        ctx.keep[2000 + static_cast<int>(sizeof(T))] = ps;
+        std::vector<std::pair<const char *, PerAxisCase<T>>> cases;
+        PerAxisCase<T> per_tensor;
+        per_tensor.dims = {n};
+        per_tensor.axis = -1;
+        per_tensor.mins = std::make_shared<std::vector<T>>(1, static_cast<T>(kGivenMin));
+        per_tensor.maxs = std::make_shared<std::vector<T>>(1, static_cast<T>(kGivenMax));
+        cases.emplace_back("none", per_tensor);
+        for (const char *axis : {"first", "middle", "last"}) {
+            for (int64_t d : kPlacementDepths) {
+                PerAxisCase<T> pa;
+                if (make_per_axis_case(axis, n, d, &pa)) cases.emplace_back(axis, pa);
+            }
+        }
+        for (const auto &[axis, pa] : cases) {
+            for (const Placement &where : kPlacements) {
+                for (int kind = 0; kind < 3; ++kind) {
+                    auto c = per_axis_base("qdq", kind, "halide", axis, pa);
+                    c->kernel += std::string("@") + where.name;
+                    c->limits.clear();  // compared with its own "aligned" time, not a copy
+                    if (pa.axis < 0) c->depth = 1;
+                    std::function<qdq::Status()> call =
+                        qdq_per_axis_call(pa, kind, at_offset<T>(ps->x, where.input),
+                                          at_offset<T>(ps->g, where.gradients), at_offset<T>(ps->y, where.output));
+                    auto status = std::make_shared<qdq::Status>();
+                    c->before = qdq_threads;
+                    c->fn = [=] { *status = call(); };
+                    c->verify = [=](std::string *err) { return check_status(*status, err); };
+                    add_case(std::move(c), opt);
+                }
+            }
+        }
+    }
 
     if (!opt.peers) return;
 
