@@ -549,15 +549,23 @@ private:
         RDom ru(0, lanes, "ru");
         row_keys(v.c, b) = identity_keys();
         row_keys(v.c, b) = keys_with_keys(row_keys(v.c, b), lane_keys(ru, v.c, b));
-        row_keys.compute_root().vectorize(v.c, natural, TailStrategy::GuardWithIf);
-        lane_keys.compute_at(row_keys, v.c);
-        // Tasks of about kColumnsTaskElements: chunks of channels of a block of rows.
+        // Tasks of about kColumnsTaskElements: chunks of channels of a block of rows. row_keys is
+        // computed per task, inside the parallel loop of a copy (row_keys_of_tasks): with that loop
+        // on its own update, Halide made each of the fold's atomic() stores a compare-and-swap
+        // loop (lock cmpxchg).
         Expr chunk = max(1, kColumnsTaskElements / max(1, inner * rows_per_block));
         Var ct("ct");
+        Func row_keys_of_tasks("row_keys_of_tasks");  // (c, b)
+        row_keys_of_tasks(v.c, b) = row_keys(v.c, b);
+        row_keys_of_tasks.compute_root()
+            .split(v.c, ct, v.c, chunk, TailStrategy::GuardWithIf)
+            .fuse(ct, b, task)
+            .vectorize(v.c, natural, TailStrategy::GuardWithIf);
+        row_keys_of_tasks.specialize(big).parallel(task);
+        row_keys.compute_at(row_keys_of_tasks, task).vectorize(v.c, natural, TailStrategy::GuardWithIf);
+        lane_keys.compute_at(row_keys, v.c);
         for (int l = natural; l >= min_lanes; l /= 2) {
-            Stage fold = row_keys.update().specialize(lanes == l);
-            fold.atomic().vectorize(ru);
-            fold.specialize(big).split(v.c, ct, v.c, chunk, TailStrategy::GuardWithIf).fuse(ct, b, task).parallel(task);
+            row_keys.update().specialize(lanes == l).atomic().vectorize(ru);
             lane_keys.specialize(lanes == l).vectorize(u);
             lane_keys.update().specialize(lanes == l).reorder(u, rl.x, rl.y).vectorize(u);
         }
@@ -605,7 +613,7 @@ private:
         Func keys("range_keys");  // (c)
         RDom rb(0, num_blocks, "rb");
         auto part = [&](int i) {
-            return select(along_rows, row_keys(v.c, rb)[i], last_axis_chunks, last_axis_keys(v.c, rb)[i],
+            return select(along_rows, row_keys_of_tasks(v.c, rb)[i], last_axis_chunks, last_axis_keys(v.c, rb)[i],
                           block_keys(v.c, rb)[i]);
         };
         keys(v.c) = identity_keys();
