@@ -688,6 +688,23 @@ void register_group(Context &ctx, const std::string &dtype, int log2n, int threa
         add_case(std::move(c), opt);
     }
 
+    // ---- The slice table's divisions (slice_divisions), once per dtype: 4096 slices on 1 thread,
+    // in the group of the first size. report.py divides the time by the slices.
+    if (threads == 1 && log2n == opt.sizes.front()) {
+        constexpr int64_t kSlices = 4096;
+        auto c = base("slice_divisions", 0, {}, "copy");
+        c->is_limit = true;
+        c->shape = "[" + std::to_string(kSlices) + " slices]";
+        c->depth = kSlices;
+        auto table = std::make_shared<std::vector<T>>(static_cast<size_t>(5 * kSlices));
+        for (int64_t k = 0; k < kSlices; ++k) {
+            (*table)[static_cast<size_t>(k)] = static_cast<T>(given_min(k));
+            (*table)[static_cast<size_t>(kSlices + k)] = static_cast<T>(given_max(k));
+        }
+        c->fn = [=] { slice_divisions(table->data(), table->data() + kSlices, table->data() + 2 * kSlices, kSlices); };
+        add_case(std::move(c), opt);
+    }
+
     // ---- qdq, per-tensor.
     const qdq::Shape flat{n};
     {
