@@ -3,7 +3,6 @@
 #include "bandwidth_limits.h"
 
 #include <cstring>
-#include <type_traits>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -130,51 +129,9 @@ void stream3_add(const T *a, const T *b, T *out, int64_t n, ThreadPool *pool) {
     });
 }
 
-template <typename T>
-void slice_divisions(const T *lo, const T *hi, T *out, int64_t n) {
-    const T min_q = -128, max_q = 127;  // signed 8 bits
-    int64_t i = 0;
-#if defined(__AVX512F__)
-    // 512-bit vectors, as the kernels divide on AVX-512 (GCC's -march=native keeps to 256 bits
-    // there, some 15% slower a slice).
-    if constexpr (std::is_same<T, float>::value) {
-        const __m512 vmin_q = _mm512_set1_ps(min_q), vmax_q = _mm512_set1_ps(max_q);
-        for (; i + 16 <= n; i += 16) {
-            const __m512 l = _mm512_loadu_ps(lo + i), h = _mm512_loadu_ps(hi + i);
-            const __m512 from_min = _mm512_div_ps(vmin_q, l), from_max = _mm512_div_ps(vmax_q, h);
-            const __mmask16 min_side = _mm512_cmp_ps_mask(from_min, from_max, _CMP_LT_OQ);
-            _mm512_storeu_ps(out + i, from_min);
-            _mm512_storeu_ps(out + n + i, from_max);
-            _mm512_storeu_ps(out + 2 * n + i, _mm512_div_ps(_mm512_mask_blend_ps(min_side, h, l),
-                                                            _mm512_mask_blend_ps(min_side, vmax_q, vmin_q)));
-        }
-    } else {
-        const __m512d vmin_q = _mm512_set1_pd(min_q), vmax_q = _mm512_set1_pd(max_q);
-        for (; i + 8 <= n; i += 8) {
-            const __m512d l = _mm512_loadu_pd(lo + i), h = _mm512_loadu_pd(hi + i);
-            const __m512d from_min = _mm512_div_pd(vmin_q, l), from_max = _mm512_div_pd(vmax_q, h);
-            const __mmask8 min_side = _mm512_cmp_pd_mask(from_min, from_max, _CMP_LT_OQ);
-            _mm512_storeu_pd(out + i, from_min);
-            _mm512_storeu_pd(out + n + i, from_max);
-            _mm512_storeu_pd(out + 2 * n + i, _mm512_div_pd(_mm512_mask_blend_pd(min_side, h, l),
-                                                            _mm512_mask_blend_pd(min_side, vmax_q, vmin_q)));
-        }
-    }
-#endif
-    for (; i < n; ++i) {
-        const T from_min = min_q / lo[i], from_max = max_q / hi[i];
-        const bool min_side = from_min < from_max;
-        out[i] = from_min;
-        out[n + i] = from_max;
-        out[2 * n + i] = (min_side ? lo[i] : hi[i]) / (min_side ? min_q : max_q);
-    }
-}
-
 template void inplace_negate<float>(float *, int64_t, ThreadPool *);
 template void inplace_negate<double>(double *, int64_t, ThreadPool *);
 template void stream3_add<float>(const float *, const float *, float *, int64_t, ThreadPool *);
 template void stream3_add<double>(const double *, const double *, double *, int64_t, ThreadPool *);
-template void slice_divisions<float>(const float *, const float *, float *, int64_t);
-template void slice_divisions<double>(const double *, const double *, double *, int64_t);
 
 }  // namespace qdq_bench

@@ -29,9 +29,9 @@ void stream3_add(const T *a, const T *b, T *out, int64_t n, ThreadPool *pool);
 // Not a bandwidth limit but an arithmetic one: the divisions of a per-axis call's slice table.
 // TF's ComputeQuantizationRange (spec 4.3) takes three correctly rounded divisions per slice
 // (min_q / min, max_q / max, and the inverse scale, by division), which no formulation with the
-// same results avoids; here over n slices in the widest vectors the compiler gives exact
-// division (-O3 -march=native, no fast-math). out: 3 n values. bench/report.py turns its time per
-// slice into the least a per-axis call of that depth must spend beyond a per-tensor one.
+// same results avoids; here over n slices in the widest vectors (slice_divisions.cpp). out: 3 n
+// values. bench/report.py turns its time per slice into the least a per-axis call of that depth
+// must spend beyond a per-tensor one.
 template <typename T>
 void slice_divisions(const T *lo, const T *hi, T *out, int64_t n);
 
