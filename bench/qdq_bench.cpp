@@ -595,24 +595,6 @@ constexpr Placement kPlacements[] = {
 constexpr int kPlacementLog2 = 12;
 constexpr int64_t kPlacementDepths[] = {64, 1024};
 
-// Buffers of n elements plus the largest offset, filled like the Store's.
-template <typename T>
-std::shared_ptr<Store> make_placement_store(int64_t n) {
-    auto s = std::make_shared<Store>();
-    s->cap = n;
-    const size_t bytes = static_cast<size_t>(n) * sizeof(T) + 4096;
-    s->x = RawBuffer(bytes);
-    s->g = RawBuffer(bytes);
-    s->y = RawBuffer(bytes);
-    const int64_t filled = static_cast<int64_t>(bytes / sizeof(T));
-    T *x = s->x.as<T>(), *g = s->g.as<T>();
-    for (int64_t i = 0; i < filled; ++i) {
-        x[i] = static_cast<T>(test_value(kSeedInput, static_cast<uint64_t>(i)));
-        g[i] = static_cast<T>(test_value(kSeedGradient, static_cast<uint64_t>(i)));
-    }
-    return s;
-}
-
 template <typename T>
 T *at_offset(const RawBuffer &b, int bytes) {
     return reinterpret_cast<T *>(b.as<unsigned char>() + bytes);
@@ -783,7 +765,8 @@ void register_group(Context &ctx, const std::string &dtype, int log2n, int threa
     // ---- qdq with the buffers at other placements (see kPlacements): per-tensor and the per-axis
     // cases of kPlacementDepths, each kernel, named <kernel>@<placement>.
     if (opt.placements && log2n == kPlacementLog2 && threads == 1) {
-        std::shared_ptr<Store> ps = make_placement_store<T>(n);
+        // The Store's buffers, with room for the largest offset.
+        std::shared_ptr<Store> ps = make_store<T>(n + static_cast<int64_t>(4096 / sizeof(T)));
         ctx.keep[2000 + static_cast<int>(sizeof(T))] = ps;
         std::vector<std::pair<const char *, PerAxisCase<T>>> cases;
         PerAxisCase<T> per_tensor;
@@ -804,7 +787,6 @@ void register_group(Context &ctx, const std::string &dtype, int log2n, int threa
                     auto c = per_axis_base("qdq", kind, "halide", axis, pa);
                     c->kernel += std::string("@") + where.name;
                     c->limits.clear();  // compared with its own "aligned" time, not a copy
-                    if (pa.axis < 0) c->depth = 1;
                     std::function<qdq::Status()> call =
                         qdq_per_axis_call(pa, kind, at_offset<T>(ps->x, where.input),
                                           at_offset<T>(ps->g, where.gradients), at_offset<T>(ps->y, where.output));
